@@ -1,0 +1,109 @@
+"""Run configuration shared by every notebook: quick or full mode, seeding, environment report.
+
+Full mode is what a learner runs. Quick mode (``RNN_QUICK=1``) uses less data and fewer epochs so
+that CI can execute every cell of every notebook in minutes; it goes through the same code path.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from dataclasses import dataclass
+from typing import TypeVar
+
+T = TypeVar("T")
+
+QUICK_ENV_VAR = "RNN_QUICK"
+_TRUE_VALUES = {"1", "true", "yes", "on"}
+_FALSE_VALUES = {"", "0", "false", "no", "off"}
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Which mode the notebooks run in.
+
+    Notebooks read every size that differs between the modes through :meth:`pick`, so the two
+    modes can never drift into different code paths.
+    """
+
+    quick: bool
+
+    @property
+    def mode(self) -> str:
+        """``"quick"`` or ``"full"``."""
+        return "quick" if self.quick else "full"
+
+    def pick(self, full: T, quick: T) -> T:
+        """Return ``quick`` in quick mode and ``full`` otherwise."""
+        return quick if self.quick else full
+
+
+def get_config() -> RunConfig:
+    """Read ``RNN_QUICK`` from the environment (unset or ``0`` means full mode).
+
+    Raises:
+        ValueError: if ``RNN_QUICK`` holds something other than a yes/no value, so that a typo
+            never silently starts a 45-minute full run.
+    """
+    raw = os.environ.get(QUICK_ENV_VAR, "").strip().lower()
+    if raw in _TRUE_VALUES:
+        return RunConfig(quick=True)
+    if raw in _FALSE_VALUES:
+        return RunConfig(quick=False)
+    raise ValueError(
+        f"{QUICK_ENV_VAR}={os.environ[QUICK_ENV_VAR]!r} is not understood: "
+        f"use {QUICK_ENV_VAR}=1 for quick mode, or unset it (or {QUICK_ENV_VAR}=0) for full mode."
+    )
+
+
+def seed_everything(seed: int = 42) -> None:
+    """Seed Python's ``random``, NumPy and the Keras backend in one call.
+
+    Results on a GPU can still differ slightly between runs (cuDNN kernels are not bitwise
+    deterministic); notebook 10 discusses the cost of full determinism.
+    """
+    import keras
+
+    keras.utils.set_random_seed(seed)
+
+
+def gpu_names() -> list[str]:
+    """Names of the GPUs TensorFlow can see (empty on a CPU-only machine)."""
+    import tensorflow as tf
+
+    names = []
+    for device in tf.config.list_physical_devices("GPU"):
+        details = tf.config.experimental.get_device_details(device)
+        names.append(details.get("device_name", device.name))
+    return names
+
+
+def environment_report(config: RunConfig | None = None) -> str:
+    """One line naming TensorFlow and Keras versions, the hardware and the run mode.
+
+    Every notebook prints it near the top, so its stored outputs say what produced them.
+    """
+    import keras
+    import tensorflow as tf
+
+    config = config or get_config()
+    gpus = gpu_names()
+    hardware = f"GPU: {', '.join(gpus)}" if gpus else f"CPU only ({os.cpu_count()} cores)"
+    mode = f"{config.mode} mode" + (f" ({QUICK_ENV_VAR}=1)" if config.quick else "")
+    return (
+        f"TensorFlow {tf.__version__} · Keras {keras.__version__} · "
+        f"Python {platform.python_version()} · {hardware} · {mode}"
+    )
+
+
+NO_GPU_ADVICE = (
+    "No GPU found: everything still runs, only slower. On Colab, choose "
+    "Runtime > Change runtime type > T4 GPU (or better), then Runtime > Run all."
+)
+
+
+def print_environment_report(config: RunConfig | None = None) -> None:
+    """Print :func:`environment_report`, and how to switch a GPU on when none is found."""
+    print(environment_report(config))
+    if not gpu_names():
+        print(NO_GPU_ADVICE)

@@ -1,0 +1,273 @@
+"""Data loaders: the IMDB Large Movie Review Dataset and the tiny-Shakespeare corpus.
+
+Where a data set is looked for, in order:
+
+1. the folder named by the ``RNN_DATA_DIR`` environment variable (holding the official archive
+   ``aclImdb_v1.tar.gz`` or ``shakespeare.txt``, as downloaded);
+2. the project's ``data/`` folder, which is also where downloads and extractions go;
+3. a download from the official source into ``data/``, with a progress bar.
+
+Integrity rules: a download is written to a temporary name and renamed only once it is complete;
+the IMDB archive is extracted into a temporary folder, checked by content (exactly 12,500 reviews
+per split and class) and only then renamed into place, so a half-extracted or corrupt copy is
+never used. A second call reuses the extracted reviews without reading the archive again.
+
+This module only loads: it never plots or trains.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import sys
+import tarfile
+import tempfile
+import urllib.error
+import urllib.request
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+DATA_DIR_ENV_VAR = "RNN_DATA_DIR"
+PROJECT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+
+IMDB_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
+IMDB_ARCHIVE_NAME = "aclImdb_v1.tar.gz"
+IMDB_FOLDER_NAME = "aclImdb"
+IMDB_SPLITS = ("train", "test")
+IMDB_CLASSES = ("neg", "pos")  # label 0 and label 1
+IMDB_REVIEWS_PER_CLASS = 12_500
+_IMDB_COMPLETE_MARKER = ".complete"
+
+SHAKESPEARE_URL = "https://storage.googleapis.com/download.tensorflow.org/data/shakespeare.txt"
+SHAKESPEARE_FILE_NAME = "shakespeare.txt"
+SHAKESPEARE_CHARACTERS = 1_115_394
+SHAKESPEARE_SHA256 = "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"
+
+
+class DataUnavailableError(RuntimeError):
+    """No local copy of a data set was found and it could not be downloaded."""
+
+
+class DataIntegrityError(RuntimeError):
+    """A local copy or a download of a data set is truncated, corrupt or incomplete."""
+
+
+def data_dirs() -> list[Path]:
+    """The folders searched for local copies, in order: ``RNN_DATA_DIR`` (if set), then ``data/``."""
+    dirs = []
+    configured = os.environ.get(DATA_DIR_ENV_VAR, "").strip()
+    if configured:
+        dirs.append(Path(configured).expanduser())
+    dirs.append(PROJECT_DATA_DIR)
+    return dirs
+
+
+# --------------------------------------------------------------------------- downloads
+
+
+def download(url: str, destination: Path, show_progress: bool = True) -> Path:
+    """Download ``url`` to ``destination`` atomically.
+
+    The bytes go to a temporary file beside ``destination``, which is renamed only when the
+    transfer is complete (and, where the server announced a size, has exactly that size).
+    On any failure the temporary file is removed and nothing appears at ``destination``.
+
+    Raises:
+        DataUnavailableError: the URL could not be reached (for example, no internet).
+        DataIntegrityError: the transfer ended early.
+    """
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary_name = tempfile.mkstemp(
+        prefix=destination.name + ".", suffix=".part", dir=destination.parent
+    )
+    temporary = Path(temporary_name)
+    try:
+        try:
+            response = urllib.request.urlopen(url, timeout=60)
+        except (urllib.error.URLError, OSError) as error:
+            raise DataUnavailableError(
+                f"Could not download {url} ({error}). If this machine is offline, download the "
+                f"file elsewhere and either put it in {PROJECT_DATA_DIR} or point the "
+                f"{DATA_DIR_ENV_VAR} environment variable at the folder that holds it."
+            ) from error
+        with response, os.fdopen(handle, "wb") as out:
+            handle = None
+            expected = int(response.headers.get("Content-Length") or 0) or None
+            received = 0
+            while chunk := response.read(1 << 20):
+                out.write(chunk)
+                received += len(chunk)
+                if show_progress:
+                    _print_progress(destination.name, received, expected)
+        if show_progress:
+            print(file=sys.stderr)
+        if expected is not None and received != expected:
+            raise DataIntegrityError(
+                f"The download of {url} stopped after {received:,} of {expected:,} bytes; "
+                "nothing was saved. Run the cell again to retry."
+            )
+        temporary.replace(destination)
+        return destination
+    finally:
+        if handle is not None:
+            os.close(handle)
+        temporary.unlink(missing_ok=True)
+
+
+def _print_progress(name: str, received: int, expected: int | None) -> None:
+    """Draw a one-line progress bar on stderr."""
+    if expected:
+        done = received / expected
+        bar = "#" * int(30 * done)
+        print(f"\r{name}: [{bar:<30}] {done:6.1%} of {expected / 1e6:.1f} MB", end="", file=sys.stderr)
+    else:
+        print(f"\r{name}: {received / 1e6:.1f} MB", end="", file=sys.stderr)
+
+
+def _find_or_download(file_name: str, url: str) -> Path:
+    """The first local copy of ``file_name`` in :func:`data_dirs`, else a fresh download."""
+    for folder in data_dirs():
+        candidate = folder / file_name
+        if candidate.is_file():
+            return candidate
+    return download(url, PROJECT_DATA_DIR / file_name)
+
+
+# --------------------------------------------------------------------------- IMDB
+
+
+def load_imdb(split: str) -> tuple[list[str], np.ndarray]:
+    """Load one split of the Large Movie Review Dataset (Maas et al., ACL 2011).
+
+    Args:
+        split: ``"train"`` or ``"test"`` (25,000 labelled reviews each).
+
+    Returns:
+        ``(texts, labels)``: the raw review texts (HTML line breaks included, as in the archive)
+        and an ``int64`` array of labels, 0 for negative and 1 for positive. Reviews come in a
+        fixed order (all negatives, then all positives, each sorted by file name); shuffle
+        before training.
+    """
+    if split not in IMDB_SPLITS:
+        raise ValueError(f"split must be one of {IMDB_SPLITS}, got {split!r}.")
+    root = imdb_folder()
+    texts: list[str] = []
+    labels: list[int] = []
+    for label, class_name in enumerate(IMDB_CLASSES):
+        files = sorted((root / split / class_name).glob("*.txt"), key=_review_sort_key)
+        texts.extend(path.read_text(encoding="utf-8") for path in files)
+        labels.extend([label] * len(files))
+    return texts, np.asarray(labels, dtype=np.int64)
+
+
+def _review_sort_key(path: Path) -> tuple[int, str]:
+    """Sort ``123_7.txt`` by its review id (123), so that the order is natural and stable."""
+    review_id, _, _ = path.stem.partition("_")
+    return (int(review_id) if review_id.isdigit() else -1, path.name)
+
+
+def imdb_folder() -> Path:
+    """Path of a complete, verified ``aclImdb`` folder, extracting or downloading it if needed.
+
+    A folder counts as complete only once it carries the marker written after verification,
+    so an extraction that was interrupted is never mistaken for a good one.
+    """
+    for folder in data_dirs():
+        candidate = folder / IMDB_FOLDER_NAME
+        if (candidate / _IMDB_COMPLETE_MARKER).is_file():
+            return candidate
+    for folder in data_dirs():  # a copy extracted by hand: accept it once its counts check out
+        candidate = folder / IMDB_FOLDER_NAME
+        if candidate.is_dir() and not _imdb_count_problems(candidate):
+            return candidate
+    archive = _find_or_download(IMDB_ARCHIVE_NAME, IMDB_URL)
+    return extract_imdb(archive, PROJECT_DATA_DIR)
+
+
+def extract_imdb(archive: Path, destination_dir: Path) -> Path:
+    """Extract the IMDB archive into ``destination_dir/aclImdb`` and verify it by content.
+
+    Extraction happens in a temporary folder that is renamed into place only after the review
+    counts check out; a corrupt or truncated archive raises :class:`DataIntegrityError` and
+    leaves nothing behind.
+    """
+    destination_dir.mkdir(parents=True, exist_ok=True)
+    target = destination_dir / IMDB_FOLDER_NAME
+    staging = Path(tempfile.mkdtemp(prefix=".aclImdb-extracting-", dir=destination_dir))
+    try:
+        try:
+            with tarfile.open(archive, "r:gz") as tar:
+                members = [m for m in tar.getmembers() if _wanted_imdb_member(m)]
+                tar.extractall(staging, members=members, filter="data")
+        except (tarfile.TarError, EOFError, zlib.error, OSError) as error:
+            raise DataIntegrityError(
+                f"{archive} is not a readable IMDB archive ({type(error).__name__}: {error}). "
+                "It is probably truncated or corrupt: delete it and run again to download a "
+                f"fresh copy from {IMDB_URL}."
+            ) from error
+        _verify_imdb_counts(staging / IMDB_FOLDER_NAME, archive)
+        (staging / IMDB_FOLDER_NAME / _IMDB_COMPLETE_MARKER).write_text("verified\n")
+        if target.exists():  # an older, unverified extraction: never reuse it
+            shutil.rmtree(target)
+        (staging / IMDB_FOLDER_NAME).rename(target)
+        return target
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _wanted_imdb_member(member: tarfile.TarInfo) -> bool:
+    """Keep the labelled reviews and the dataset's own documentation; skip the rest."""
+    parts = Path(member.name).parts
+    if not parts or parts[0] != IMDB_FOLDER_NAME:
+        return False
+    if len(parts) == 2:  # README, imdb.vocab, imdbEr.txt
+        return member.isfile()
+    return len(parts) >= 3 and parts[1] in IMDB_SPLITS and (len(parts) == 3 or parts[2] in IMDB_CLASSES)
+
+
+def _imdb_count_problems(root: Path) -> list[str]:
+    """One message per split and class whose review count is not the expected one."""
+    problems = []
+    for split in IMDB_SPLITS:
+        for class_name in IMDB_CLASSES:
+            folder = root / split / class_name
+            count = sum(1 for _ in folder.glob("*.txt")) if folder.is_dir() else 0
+            if count != IMDB_REVIEWS_PER_CLASS:
+                problems.append(f"{split}/{class_name} has {count:,} reviews")
+    return problems
+
+
+def _verify_imdb_counts(root: Path, archive: Path) -> None:
+    """Raise :class:`DataIntegrityError` unless every split and class has its full count."""
+    problems = _imdb_count_problems(root)
+    if problems:
+        raise DataIntegrityError(
+            f"{archive} is incomplete: {'; '.join(problems)} "
+            f"(expected {IMDB_REVIEWS_PER_CLASS:,} each). Delete it and run again to download "
+            f"a fresh copy from {IMDB_URL}."
+        )
+
+
+# --------------------------------------------------------------------------- Shakespeare
+
+
+def load_shakespeare() -> str:
+    """The tiny-Shakespeare corpus (1,115,394 characters) as one string.
+
+    The text is checked against the official file's length and SHA-256, so a truncated or
+    altered copy raises :class:`DataIntegrityError` instead of training on the wrong data.
+    """
+    path = _find_or_download(SHAKESPEARE_FILE_NAME, SHAKESPEARE_URL)
+    raw = path.read_bytes()
+    digest = hashlib.sha256(raw).hexdigest()
+    if digest != SHAKESPEARE_SHA256:
+        text = raw.decode("utf-8", errors="replace")
+        raise DataIntegrityError(
+            f"{path} is not the tiny-Shakespeare corpus: it has {len(text):,} characters "
+            f"(expected {SHAKESPEARE_CHARACTERS:,}) and SHA-256 {digest[:12]}... Delete it and "
+            f"run again to download a fresh copy from {SHAKESPEARE_URL}."
+        )
+    return raw.decode("utf-8")
