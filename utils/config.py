@@ -107,3 +107,18 @@ def print_environment_report(config: RunConfig | None = None) -> None:
     print(environment_report(config))
     if not gpu_names():
         print(NO_GPU_ADVICE)
+
+
+def run_summary(start_time: float, config: RunConfig | None = None) -> str:
+    """The closing line of every notebook: mode, hardware and wall time since ``start_time``.
+
+    ``start_time`` is a ``time.perf_counter()`` reading taken in the notebook's set-up cell,
+    so the stored output states what produced it and how long it took.
+    """
+    import time
+
+    config = config or get_config()
+    gpus = gpu_names()
+    hardware = f"GPU ({', '.join(gpus)})" if gpus else f"CPU only ({os.cpu_count()} cores)"
+    minutes, seconds = divmod(time.perf_counter() - start_time, 60)
+    return f"Executed top to bottom in {config.mode} mode on {hardware} in {int(minutes)} min {seconds:.0f} s."

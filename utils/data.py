@@ -122,7 +122,9 @@ def _print_progress(name: str, received: int, expected: int | None) -> None:
     if expected:
         done = received / expected
         bar = "#" * int(30 * done)
-        print(f"\r{name}: [{bar:<30}] {done:6.1%} of {expected / 1e6:.1f} MB", end="", file=sys.stderr)
+        print(
+            f"\r{name}: [{bar:<30}] {done:6.1%} of {expected / 1e6:.1f} MB", end="", file=sys.stderr
+        )
     else:
         print(f"\r{name}: {received / 1e6:.1f} MB", end="", file=sys.stderr)
 
@@ -225,7 +227,11 @@ def _wanted_imdb_member(member: tarfile.TarInfo) -> bool:
         return False
     if len(parts) == 2:  # README, imdb.vocab, imdbEr.txt
         return member.isfile()
-    return len(parts) >= 3 and parts[1] in IMDB_SPLITS and (len(parts) == 3 or parts[2] in IMDB_CLASSES)
+    return (
+        len(parts) >= 3
+        and parts[1] in IMDB_SPLITS
+        and (len(parts) == 3 or parts[2] in IMDB_CLASSES)
+    )
 
 
 def _imdb_count_problems(root: Path) -> list[str]:

@@ -7,4 +7,3 @@ This module depends on NumPy only.
 
 from __future__ import annotations
 
-import numpy as np

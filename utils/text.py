@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 PADDING_ID = 0
@@ -77,5 +76,9 @@ class _FixedLength(keras.layers.Layer):
 
     def call(self, texts: tf.Tensor) -> tf.Tensor:
         ids = self.vectorizer(texts)
-        ids = ids[:, -self.sequence_length :] if self.keep == "end" else ids[:, : self.sequence_length]
+        ids = (
+            ids[:, -self.sequence_length :]
+            if self.keep == "end"
+            else ids[:, : self.sequence_length]
+        )
         return ids.to_tensor(default_value=PADDING_ID, shape=[None, self.sequence_length])
