@@ -121,4 +121,5 @@ def run_summary(start_time: float, config: RunConfig | None = None) -> str:
     gpus = gpu_names()
     hardware = f"GPU ({', '.join(gpus)})" if gpus else f"CPU only ({os.cpu_count()} cores)"
     minutes, seconds = divmod(time.perf_counter() - start_time, 60)
-    return f"Executed top to bottom in {config.mode} mode on {hardware} in {int(minutes)} min {seconds:.0f} s."
+    elapsed = f"{int(minutes)} min {seconds:.0f} s"
+    return f"Executed top to bottom in {config.mode} mode on {hardware} in {elapsed}."

@@ -56,7 +56,7 @@ class DataIntegrityError(RuntimeError):
 
 
 def data_dirs() -> list[Path]:
-    """The folders searched for local copies, in order: ``RNN_DATA_DIR`` (if set), then ``data/``."""
+    """Folders searched for local copies, in order: ``RNN_DATA_DIR`` (if set), then ``data/``."""
     dirs = []
     configured = os.environ.get(DATA_DIR_ENV_VAR, "").strip()
     if configured:
@@ -223,14 +223,14 @@ def extract_imdb(archive: Path, destination_dir: Path) -> Path:
 def _wanted_imdb_member(member: tarfile.TarInfo) -> bool:
     """Keep the labelled reviews and the dataset's own documentation; skip the rest."""
     parts = Path(member.name).parts
-    if not parts or parts[0] != IMDB_FOLDER_NAME:
-        return False
-    if len(parts) == 2:  # README, imdb.vocab, imdbEr.txt
+    if len(parts) == 2 and parts[0] == IMDB_FOLDER_NAME:  # README, imdb.vocab, imdbEr.txt
         return member.isfile()
     return (
-        len(parts) >= 3
+        len(parts) == 4
+        and parts[0] == IMDB_FOLDER_NAME
         and parts[1] in IMDB_SPLITS
-        and (len(parts) == 3 or parts[2] in IMDB_CLASSES)
+        and parts[2] in IMDB_CLASSES
+        and member.isfile()
     )
 
 

@@ -6,4 +6,3 @@ This module depends on NumPy only.
 """
 
 from __future__ import annotations
-

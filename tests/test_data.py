@@ -1,0 +1,217 @@
+"""Tests for utils.data, on tiny archives built here (never the real data sets)."""
+
+import hashlib
+import io
+import tarfile
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from utils import data
+
+PER_CLASS = 2
+
+
+@pytest.fixture
+def isolated(tmp_path, monkeypatch):
+    """A private project data folder, no RNN_DATA_DIR, and two reviews per split and class."""
+    project = tmp_path / "project_data"
+    monkeypatch.setattr(data, "PROJECT_DATA_DIR", project)
+    monkeypatch.delenv(data.DATA_DIR_ENV_VAR, raising=False)
+    monkeypatch.setattr(data, "IMDB_REVIEWS_PER_CLASS", PER_CLASS)
+    monkeypatch.setattr(data, "IMDB_URL", "http://127.0.0.1:9/aclImdb_v1.tar.gz")
+    monkeypatch.setattr(data, "SHAKESPEARE_URL", "http://127.0.0.1:9/shakespeare.txt")
+    return project
+
+
+def make_imdb_archive(path: Path, per_class: int = PER_CLASS, skip: str | None = None) -> Path:
+    """An archive in the official layout; ``skip`` ("train/pos") leaves one folder short."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(path, "w:gz") as tar:
+
+        def add(name: str, text: str) -> None:
+            payload = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(payload)
+            tar.addfile(info, io.BytesIO(payload))
+
+        add("aclImdb/README", "Large Movie Review Dataset v1.0")
+        add("aclImdb/imdb.vocab", "the\nmovie\n")
+        add("aclImdb/train/unsupBow.feat", "ignored")
+        for split in ("train", "test"):
+            for class_name in ("neg", "pos"):
+                count = per_class - 1 if skip == f"{split}/{class_name}" else per_class
+                # ids 10 and 9 check the natural (numeric) order: 9 comes before 10
+                for review_id in range(9, 9 + count):
+                    rating = 8 if class_name == "pos" else 2
+                    add(
+                        f"aclImdb/{split}/{class_name}/{review_id}_{rating}.txt",
+                        f"{split} {class_name} review {review_id}<br /><br />Café.",
+                    )
+    return path
+
+
+def test_load_imdb_extracts_verifies_and_labels(isolated, tmp_path, monkeypatch):
+    local = tmp_path / "offline"
+    make_imdb_archive(local / data.IMDB_ARCHIVE_NAME)
+    monkeypatch.setenv(data.DATA_DIR_ENV_VAR, str(local))
+
+    texts, labels = data.load_imdb("train")
+
+    assert texts == [
+        "train neg review 9<br /><br />Café.",
+        "train neg review 10<br /><br />Café.",
+        "train pos review 9<br /><br />Café.",
+        "train pos review 10<br /><br />Café.",
+    ]
+    assert labels.dtype == np.int64 and labels.tolist() == [0, 0, 1, 1]
+    extracted = isolated / "aclImdb"
+    assert (extracted / ".complete").is_file()
+    assert not (extracted / "train" / "unsupBow.feat").exists()
+    assert not list(isolated.glob(".aclImdb-extracting-*")), "staging folder left behind"
+
+
+def test_second_call_reuses_extraction_without_reading_the_archive(isolated, tmp_path, monkeypatch):
+    archive = make_imdb_archive(tmp_path / "offline" / data.IMDB_ARCHIVE_NAME)
+    monkeypatch.setenv(data.DATA_DIR_ENV_VAR, str(archive.parent))
+    first = data.load_imdb("test")
+    archive.unlink()  # proves the archive is not needed any more
+
+    def fail(*args, **kwargs):
+        raise AssertionError("the archive was opened again")
+
+    monkeypatch.setattr(data.tarfile, "open", fail)
+    second = data.load_imdb("test")
+    assert first[0] == second[0]
+    np.testing.assert_array_equal(first[1], second[1])
+
+
+def test_wrong_split_name_is_rejected(isolated):
+    with pytest.raises(ValueError, match=r"split must be one of \('train', 'test'\), got 'tset'"):
+        data.load_imdb("tset")
+
+
+def test_truncated_archive_is_named_and_never_used(isolated, tmp_path, monkeypatch):
+    good = make_imdb_archive(tmp_path / "good.tar.gz")
+    local = tmp_path / "offline"
+    local.mkdir()
+    broken = local / data.IMDB_ARCHIVE_NAME
+    broken.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    monkeypatch.setenv(data.DATA_DIR_ENV_VAR, str(local))
+
+    with pytest.raises(data.DataIntegrityError, match=r"aclImdb_v1\.tar\.gz.*truncated or corrupt"):
+        data.load_imdb("train")
+    assert not (isolated / "aclImdb").exists()
+    assert not list(isolated.glob(".aclImdb-extracting-*"))
+
+
+def test_archive_missing_reviews_is_rejected_with_the_counts(isolated, tmp_path, monkeypatch):
+    local = tmp_path / "offline"
+    make_imdb_archive(local / data.IMDB_ARCHIVE_NAME, skip="test/pos")
+    monkeypatch.setenv(data.DATA_DIR_ENV_VAR, str(local))
+    with pytest.raises(data.DataIntegrityError, match=r"incomplete: test/pos has 1 reviews"):
+        data.load_imdb("train")
+    assert not (isolated / "aclImdb").exists()
+
+
+def test_half_extracted_folder_is_never_used(isolated, tmp_path, monkeypatch):
+    stale = isolated / "aclImdb" / "train" / "pos"
+    stale.mkdir(parents=True)
+    (stale / "0_9.txt").write_text("left over from an interrupted extraction")
+    local = tmp_path / "offline"
+    make_imdb_archive(local / data.IMDB_ARCHIVE_NAME)
+    monkeypatch.setenv(data.DATA_DIR_ENV_VAR, str(local))
+
+    texts, _ = data.load_imdb("train")
+    assert "left over from an interrupted extraction" not in texts
+    assert len(texts) == 2 * PER_CLASS
+
+
+def test_offline_without_local_copy_names_url_and_env_var(isolated):
+    with pytest.raises(data.DataUnavailableError) as caught:
+        data.load_imdb("train")
+    message = str(caught.value)
+    assert data.IMDB_URL in message and "RNN_DATA_DIR" in message
+    assert not any(isolated.iterdir()), "a failed download left a file behind"
+
+
+class _Server:
+    """A loopback HTTP server that serves ``body`` and may claim a larger ``Content-Length``."""
+
+    def __init__(self, body: bytes, claimed_length: int | None = None) -> None:
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Length", str(claimed_length or len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_port}/file"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_download_goes_to_data_folder_and_is_then_reused(isolated, tmp_path, monkeypatch, capsys):
+    body = make_imdb_archive(tmp_path / "served.tar.gz").read_bytes()
+    server = _Server(body)
+    monkeypatch.setattr(data, "IMDB_URL", server.url)
+    try:
+        texts, _ = data.load_imdb("test")
+    finally:
+        server.close()
+    assert len(texts) == 2 * PER_CLASS
+    assert (isolated / data.IMDB_ARCHIVE_NAME).read_bytes() == body
+    assert "100.0%" in capsys.readouterr().err  # the progress bar reached the end
+    assert not list(isolated.glob("*.part"))
+
+
+def test_interrupted_download_leaves_nothing_behind(isolated, monkeypatch):
+    server = _Server(b"only part of the file", claimed_length=1000)
+    try:
+        with pytest.raises(data.DataIntegrityError, match=r"stopped after 21 of 1,000 bytes"):
+            data.download(server.url, isolated / "file.bin", show_progress=False)
+    finally:
+        server.close()
+    assert not any(isolated.iterdir())
+
+
+SHAKESPEARE_SAMPLE = "First Citizen:\nBefore we proceed any further, hear me speak.\n"
+
+
+def test_load_shakespeare_reads_a_local_copy_and_checks_it(isolated, tmp_path, monkeypatch):
+    local = tmp_path / "offline"
+    local.mkdir()
+    (local / "shakespeare.txt").write_text(SHAKESPEARE_SAMPLE)
+    monkeypatch.setenv(data.DATA_DIR_ENV_VAR, str(local))
+    digest = hashlib.sha256(SHAKESPEARE_SAMPLE.encode()).hexdigest()
+    monkeypatch.setattr(data, "SHAKESPEARE_SHA256", digest)
+    assert data.load_shakespeare() == SHAKESPEARE_SAMPLE
+
+
+def test_altered_shakespeare_copy_is_rejected(isolated, tmp_path, monkeypatch):
+    local = tmp_path / "offline"
+    local.mkdir()
+    (local / "shakespeare.txt").write_text(SHAKESPEARE_SAMPLE[:20])
+    monkeypatch.setenv(data.DATA_DIR_ENV_VAR, str(local))
+    with pytest.raises(data.DataIntegrityError, match=r"shakespeare\.txt is not the tiny-Shake"):
+        data.load_shakespeare()
+
+
+def test_shakespeare_offline_error_names_url_and_env_var(isolated):
+    with pytest.raises(data.DataUnavailableError, match=r"shakespeare\.txt.*RNN_DATA_DIR"):
+        data.load_shakespeare()
+
+
+def test_rnn_data_dir_is_searched_before_the_project_folder(isolated, tmp_path, monkeypatch):
+    monkeypatch.setenv(data.DATA_DIR_ENV_VAR, str(tmp_path / "mine"))
+    assert data.data_dirs() == [tmp_path / "mine", isolated]

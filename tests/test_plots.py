@@ -1,0 +1,61 @@
+"""Tests for utils.plots: what the training-curve figures contain."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import keras
+import matplotlib.pyplot as plt
+import pytest
+
+from utils.plots import plot_histories, plot_history
+
+HISTORY = {
+    "loss": [0.7, 0.5, 0.4],
+    "accuracy": [0.5, 0.7, 0.8],
+    "val_loss": [0.6, 0.5, 0.55],
+    "val_accuracy": [0.6, 0.75, 0.74],
+}
+
+
+def test_plot_history_draws_train_and_validation_per_metric():
+    figure = plot_history(HISTORY, title="demo")
+    axes = figure.axes
+    assert [a.get_title() for a in axes] == ["Loss per epoch", "Accuracy per epoch"]
+    assert all(a.get_xlabel() == "Epoch" for a in axes)
+    loss_lines = axes[0].get_lines()
+    assert [line.get_label() for line in loss_lines] == ["train", "validation"]
+    assert list(loss_lines[0].get_xdata()) == [1, 2, 3]
+    assert list(loss_lines[1].get_ydata()) == HISTORY["val_loss"]
+    assert figure._suptitle.get_text() == "demo"
+    plt.close(figure)
+
+
+def test_plot_history_accepts_a_keras_history_object():
+    history = keras.callbacks.History()
+    history.history = {"loss": [1.0, 0.5]}
+    figure = plot_history(history, metrics=("loss",))
+    assert len(figure.axes) == 1
+    assert [line.get_label() for line in figure.axes[0].get_lines()] == ["train"]
+    plt.close(figure)
+
+
+def test_plot_histories_labels_each_run():
+    figure = plot_histories({"LSTM": HISTORY, "GRU": HISTORY}, metrics=("accuracy",))
+    labels = [line.get_label() for line in figure.axes[0].get_lines()]
+    assert labels == ["LSTM train", "LSTM validation", "GRU train", "GRU validation"]
+    plt.close(figure)
+
+
+def test_missing_metric_names_the_recorded_ones():
+    with pytest.raises(KeyError, match=r"'auc' was not recorded.*'accuracy'"):
+        plot_history(HISTORY, metrics=("auc",))
+    plt.close("all")
+
+
+def test_wrong_input_type_and_empty_input_raise_clear_errors():
+    with pytest.raises(TypeError, match=r"keras\.callbacks\.History"):
+        plot_history([0.1, 0.2])
+    with pytest.raises(ValueError, match="at least one history"):
+        plot_histories({})
+    plt.close("all")
