@@ -6,3 +6,354 @@ This module depends on NumPy only.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import numpy as np
+
+Params = dict[str, np.ndarray]
+"""Named weight arrays, e.g. ``{"W_x": ..., "W_h": ..., "W_o": ..., "b_h": ..., "b_o": ...}``."""
+
+ELMAN_PARAM_NAMES = ("W_x", "W_h", "W_o", "b_h", "b_o")
+
+
+# --------------------------------------------------------------------------------------------
+# Simple (Elman) recurrent layer, in the layout of keras.layers.SimpleRNN
+# --------------------------------------------------------------------------------------------
+
+
+def simple_rnn_forward(
+    x: np.ndarray,
+    kernel: np.ndarray,
+    recurrent_kernel: np.ndarray,
+    bias: np.ndarray | None,
+    h0: np.ndarray | None = None,
+    activation: Callable[[np.ndarray], np.ndarray] = np.tanh,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Run a simple recurrent layer over a batch, one time step at a time.
+
+    Computes ``h_t = activation(x_t @ kernel + h_{t-1} @ recurrent_kernel + bias)`` with
+    ``h_0 = 0`` unless ``h0`` is given. This is the lecture's
+    ``h_t = f(W_h h_{t-1} + W_x x_t + b_h)`` written for row vectors (a batch is a stack of
+    rows), so ``kernel = W_x.T`` and ``recurrent_kernel = W_h.T``: exactly the arrays, in
+    the order, that ``keras.layers.SimpleRNN.get_weights()`` returns.
+
+    Args:
+        x: inputs of shape ``(batch, time, features)``.
+        kernel: input-to-hidden weights, shape ``(features, units)``.
+        recurrent_kernel: hidden-to-hidden weights, shape ``(units, units)``.
+        bias: shape ``(units,)``, or ``None`` for a layer built with ``use_bias=False``.
+        h0: initial hidden state of shape ``(batch, units)`` (Keras' ``initial_state``).
+        activation: the element-wise non-linearity ``f``.
+
+    Returns:
+        ``(outputs, last_h)``: every hidden state, shape ``(batch, time, units)`` (what
+        ``return_sequences=True`` returns), and the last one, shape ``(batch, units)`` (what
+        ``return_sequences=False`` returns).
+
+    Raises:
+        ValueError: if a shape does not fit, naming the shape that was expected.
+    """
+    x = np.asarray(x)
+    kernel = np.asarray(kernel)
+    recurrent_kernel = np.asarray(recurrent_kernel)
+    if x.ndim != 3:
+        raise ValueError(
+            f"x must have shape (batch, time, features), got shape {x.shape}; "
+            "for a single sequence add a batch axis with x[None]."
+        )
+    batch, steps, features = x.shape
+    if steps == 0:
+        raise ValueError("x has no time steps; a recurrent layer needs at least one.")
+    if kernel.ndim != 2 or kernel.shape[0] != features:
+        raise ValueError(
+            f"kernel must have shape (features, units) = ({features}, units) for x of shape "
+            f"{x.shape}, got {kernel.shape}."
+        )
+    units = kernel.shape[1]
+    if recurrent_kernel.shape != (units, units):
+        raise ValueError(
+            f"recurrent_kernel must have shape (units, units) = ({units}, {units}), "
+            f"got {recurrent_kernel.shape}."
+        )
+    bias = np.zeros(units, dtype=kernel.dtype) if bias is None else np.asarray(bias)
+    if bias.shape != (units,):
+        raise ValueError(f"bias must have shape (units,) = ({units},), got {bias.shape}.")
+    dtype = np.result_type(x.dtype, kernel.dtype, recurrent_kernel.dtype, bias.dtype, np.float32)
+    h = np.zeros((batch, units), dtype=dtype) if h0 is None else np.asarray(h0, dtype=dtype)
+    if h.shape != (batch, units):
+        raise ValueError(f"h0 must have shape (batch, units) = ({batch}, {units}), got {h.shape}.")
+
+    outputs = np.empty((batch, steps, units), dtype=dtype)
+    for t in range(steps):
+        h = activation(x[:, t] @ kernel + h @ recurrent_kernel + bias)
+        outputs[:, t] = h
+    return outputs, h
+
+
+# --------------------------------------------------------------------------------------------
+# The lecture's character-level Elman network, with backpropagation through time by hand
+# --------------------------------------------------------------------------------------------
+
+
+def init_elman_params(
+    vocab_size: int, hidden_size: int, seed: int = 0, scale: float = 0.01
+) -> Params:
+    """Weights for :func:`elman_loss_and_grads`: small Gaussian matrices, zero biases (float64).
+
+    Shapes follow the lecture's column-vector equations
+    ``h_t = tanh(W_x x_t + W_h h_{t-1} + b_h)`` and ``y_t = W_o h_t + b_o``:
+    ``W_x`` is ``(hidden, vocab)``, ``W_h`` is ``(hidden, hidden)``, ``W_o`` is
+    ``(vocab, hidden)``. Small weights keep ``tanh`` in its linear range at the start, so the
+    first gradients are neither saturated nor exploding.
+    """
+    if vocab_size < 1 or hidden_size < 1:
+        raise ValueError(
+            f"vocab_size and hidden_size must be >= 1, got {vocab_size} and {hidden_size}."
+        )
+    rng = np.random.default_rng(seed)
+    return {
+        "W_x": rng.standard_normal((hidden_size, vocab_size)) * scale,
+        "W_h": rng.standard_normal((hidden_size, hidden_size)) * scale,
+        "W_o": rng.standard_normal((vocab_size, hidden_size)) * scale,
+        "b_h": np.zeros(hidden_size),
+        "b_o": np.zeros(vocab_size),
+    }
+
+
+def softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Numerically stable softmax: subtracting the maximum leaves the result unchanged."""
+    shifted = np.exp(logits - np.max(logits, axis=axis, keepdims=True))
+    return shifted / np.sum(shifted, axis=axis, keepdims=True)
+
+
+def _check_elman_params(params: Mapping[str, np.ndarray]) -> tuple[int, int]:
+    """Validate the shapes of an Elman ``params`` dict and return ``(vocab, hidden)``."""
+    missing = [name for name in ELMAN_PARAM_NAMES if name not in params]
+    if missing:
+        raise ValueError(
+            f"params is missing {missing}; build it with init_elman_params(vocab, hidden)."
+        )
+    hidden, vocab = np.shape(params["W_x"])
+    expected = {
+        "W_x": (hidden, vocab),
+        "W_h": (hidden, hidden),
+        "W_o": (vocab, hidden),
+        "b_h": (hidden,),
+        "b_o": (vocab,),
+    }
+    for name, shape in expected.items():
+        if np.shape(params[name]) != shape:
+            raise ValueError(
+                f"params[{name!r}] must have shape {shape} (vocab={vocab}, hidden={hidden} "
+                f"from W_x), got {np.shape(params[name])}."
+            )
+    return vocab, hidden
+
+
+def _check_ids(ids: list[int], vocab: int, name: str) -> None:
+    if len(ids) == 0:
+        raise ValueError(f"{name} is empty; pass at least one character id.")
+    for i in ids:
+        if not (isinstance(i, int | np.integer) and 0 <= i < vocab):
+            raise ValueError(f"{name} must hold integer ids in [0, {vocab}), found {i!r}.")
+
+
+def elman_step(x_id: int, h_prev: np.ndarray, params: Params) -> tuple[np.ndarray, np.ndarray]:
+    """One step of the Elman network: ``(h_t, y_t)`` for input id ``x_id`` and state ``h_prev``.
+
+    ``W_x x_t`` with a one-hot ``x_t`` is simply column ``x_id`` of ``W_x``. The output ``y_t``
+    holds the unnormalised confidences (logits) for the next character; ``softmax(y_t)`` turns
+    them into probabilities.
+    """
+    h = np.tanh(params["W_x"][:, x_id] + params["W_h"] @ h_prev + params["b_h"])
+    return h, params["W_o"] @ h + params["b_o"]
+
+
+def elman_forward(
+    inputs: list[int], h_prev: np.ndarray, params: Params
+) -> tuple[np.ndarray, np.ndarray]:
+    """Run :func:`elman_step` along ``inputs``.
+
+    Returns:
+        ``(hidden, logits)`` of shapes ``(time, hidden)`` and ``(time, vocab)``.
+    """
+    vocab, hidden = _check_elman_params(params)
+    _check_ids(list(inputs), vocab, "inputs")
+    if np.shape(h_prev) != (hidden,):
+        raise ValueError(f"h_prev must have shape (hidden,) = ({hidden},), got {np.shape(h_prev)}.")
+    hs, ys = [], []
+    h = np.asarray(h_prev)
+    for x_id in inputs:
+        h, y = elman_step(x_id, h, params)
+        hs.append(h)
+        ys.append(y)
+    return np.stack(hs), np.stack(ys)
+
+
+def elman_loss_and_grads(
+    inputs: list[int], targets: list[int], h_prev: np.ndarray, params: Params
+) -> tuple[float, Params, np.ndarray]:
+    """Softmax cross-entropy of the Elman network and its gradients, by backprop through time.
+
+    Forward: ``h_t = tanh(W_x x_t + W_h h_{t-1} + b_h)``, ``y_t = W_o h_t + b_o``,
+    ``p_t = softmax(y_t)``, ``loss = -sum_t log p_t[targets[t]]``.
+
+    Backward, from the last step to the first: ``dy_t = p_t - onehot(targets[t])``; the hidden
+    state receives ``dh_t = W_o^T dy_t + W_h^T da_{t+1}`` (from the output *and* from the next
+    step), then ``da_t = (1 - h_t^2) * dh_t`` goes through ``tanh``. Since the weights are
+    shared, every step adds its share: ``dW_h += da_t h_{t-1}^T``, ``dW_x += da_t x_t^T``, ...
+
+    Args:
+        inputs: input character ids, one per step.
+        targets: the id each step should predict (usually ``inputs`` shifted by one).
+        h_prev: hidden state before the first step, shape ``(hidden,)`` (zeros to start).
+        params: weights as made by :func:`init_elman_params`.
+
+    Returns:
+        ``(loss, grads, last_h)``: the summed loss, gradients keyed like ``params``, and the
+        last hidden state (to carry into the next chunk of a longer text).
+    """
+    inputs, targets = list(inputs), list(targets)
+    vocab, _ = _check_elman_params(params)
+    _check_ids(targets, vocab, "targets")
+    if len(inputs) != len(targets):
+        raise ValueError(
+            f"inputs and targets must have the same length (one target per step), got "
+            f"{len(inputs)} and {len(targets)}."
+        )
+    hs, logits = elman_forward(inputs, h_prev, params)
+    probs = softmax(logits)
+    steps = np.arange(len(inputs))
+    loss = float(-np.sum(np.log(probs[steps, targets])))
+
+    grads = {name: np.zeros_like(params[name]) for name in ELMAN_PARAM_NAMES}
+    dy = probs.copy()
+    dy[steps, targets] -= 1.0  # d loss / d y_t for softmax + cross-entropy
+    grads["W_o"] = dy.T @ hs
+    grads["b_o"] = dy.sum(axis=0)
+    dh_from_next = np.zeros_like(hs[0])
+    for t in reversed(steps):
+        dh = params["W_o"].T @ dy[t] + dh_from_next
+        da = (1.0 - hs[t] ** 2) * dh  # through tanh
+        h_before = hs[t - 1] if t > 0 else np.asarray(h_prev)
+        grads["b_h"] += da
+        grads["W_x"][:, inputs[t]] += da
+        grads["W_h"] += np.outer(da, h_before)
+        dh_from_next = params["W_h"].T @ da
+    return loss, grads, hs[-1]
+
+
+def elman_to_keras_weights(params: Params) -> list[np.ndarray]:
+    """The same network as Keras weights, in the order ``model.get_weights()`` lists them.
+
+    For ``Sequential([Input((None, vocab)), SimpleRNN(hidden, return_sequences=True),
+    Dense(vocab)])`` fed one-hot inputs. Keras multiplies row vectors, so each matrix is
+    transposed: ``[W_x.T, W_h.T, b_h, W_o.T, b_o]``.
+    """
+    _check_elman_params(params)
+    p = params
+    return [p["W_x"].T, p["W_h"].T, p["b_h"], p["W_o"].T, p["b_o"]]
+
+
+def keras_to_elman_params(weights: list[np.ndarray]) -> Params:
+    """Inverse of :func:`elman_to_keras_weights` (float64 copies)."""
+    if len(weights) != len(ELMAN_PARAM_NAMES):
+        raise ValueError(
+            f"Expected the 5 arrays of a SimpleRNN + Dense model (kernel, recurrent kernel, "
+            f"bias, dense kernel, dense bias), got {len(weights)}."
+        )
+    kernel, recurrent_kernel, b_h, dense_kernel, b_o = (np.asarray(w, np.float64) for w in weights)
+    params = {
+        "W_x": kernel.T,
+        "W_h": recurrent_kernel.T,
+        "b_h": b_h,
+        "W_o": dense_kernel.T,
+        "b_o": b_o,
+    }
+    _check_elman_params(params)
+    return params
+
+
+# --------------------------------------------------------------------------------------------
+# Checking and clipping gradients
+# --------------------------------------------------------------------------------------------
+
+
+def numerical_gradients(
+    loss_fn: Callable[[Params], float], params: Params, eps: float = 1e-5
+) -> Params:
+    """Central finite differences ``(L(w + eps) - L(w - eps)) / (2 eps)``, one entry at a time.
+
+    Costs two evaluations of ``loss_fn`` per weight, so it is for small networks only. The
+    parameters must be float64: in float32 the rounding error of ``L`` swamps the difference.
+    """
+    for name, value in params.items():
+        if np.asarray(value).dtype != np.float64:
+            raise ValueError(
+                f"params[{name!r}] is {np.asarray(value).dtype}; finite differences need float64 "
+                "(use {k: v.astype(np.float64) for k, v in params.items()})."
+            )
+    work = {name: np.array(value, dtype=np.float64) for name, value in params.items()}
+    numeric = {}
+    for name, value in work.items():
+        grad = np.zeros_like(value)
+        for index in np.ndindex(value.shape):
+            original = value[index]
+            value[index] = original + eps
+            loss_plus = loss_fn(work)
+            value[index] = original - eps
+            loss_minus = loss_fn(work)
+            value[index] = original
+            grad[index] = (loss_plus - loss_minus) / (2.0 * eps)
+        numeric[name] = grad
+    return numeric
+
+
+def gradient_check(
+    loss_fn: Callable[[Params], float],
+    params: Params,
+    grads: Mapping[str, np.ndarray],
+    eps: float = 1e-5,
+) -> dict[str, float]:
+    """Relative error between analytic ``grads`` and finite differences, one number per parameter.
+
+    The error of parameter ``W`` is ``||g - n|| / (||g|| + ||n||)`` (0 when both are 0), where
+    ``g`` is ``grads[W]`` and ``n`` its finite-difference estimate. In float64 a correct
+    gradient gives about 1e-7 or less; a wrong one gives something near 1.
+    """
+    if set(grads) != set(params):
+        raise ValueError(
+            f"grads and params must have the same keys, got {sorted(grads)} and {sorted(params)}."
+        )
+    numeric = numerical_gradients(loss_fn, params, eps)
+    errors = {}
+    for name, approx in numeric.items():
+        analytic = np.asarray(grads[name], dtype=np.float64)
+        if analytic.shape != approx.shape:
+            raise ValueError(
+                f"grads[{name!r}] has shape {analytic.shape}, expected {approx.shape}."
+            )
+        scale = np.linalg.norm(analytic) + np.linalg.norm(approx)
+        errors[name] = 0.0 if scale == 0 else float(np.linalg.norm(analytic - approx) / scale)
+    return errors
+
+
+def clip_by_global_norm(
+    grads: Mapping[str, np.ndarray], max_norm: float
+) -> tuple[dict[str, np.ndarray], float]:
+    """Norm clipping (Pascanu et al., 2013): rescale all gradients together when too long.
+
+    If the norm of all gradients stacked into one vector exceeds ``max_norm``, every gradient
+    is multiplied by ``max_norm / norm``. The step keeps its direction and only gets shorter.
+    This is Keras' ``global_clipnorm``; Keras' ``clipnorm`` applies the same rule to each
+    variable on its own.
+
+    Returns:
+        ``(clipped, norm)``: the rescaled gradients and the norm measured before clipping.
+    """
+    if max_norm <= 0:
+        raise ValueError(f"max_norm must be positive, got {max_norm}.")
+    norm = float(np.sqrt(sum(np.sum(np.square(g)) for g in grads.values())))
+    scale = min(1.0, max_norm / norm) if norm > 0 else 1.0
+    return {name: g * scale for name, g in grads.items()}, norm
