@@ -216,6 +216,7 @@ def elman_loss_and_grads(
     """
     inputs, targets = list(inputs), list(targets)
     vocab, _ = _check_elman_params(params)
+    _check_ids(inputs, vocab, "inputs")
     _check_ids(targets, vocab, "targets")
     if len(inputs) != len(targets):
         raise ValueError(
@@ -357,3 +358,195 @@ def clip_by_global_norm(
     norm = float(np.sqrt(sum(np.sum(np.square(g)) for g in grads.values())))
     scale = min(1.0, max_norm / norm) if norm > 0 else 1.0
     return {name: g * scale for name, g in grads.items()}, norm
+
+
+# --------------------------------------------------------------------------------------------
+# Gated layers (LSTM and GRU), in the layout of keras.layers.LSTM and keras.layers.GRU
+# --------------------------------------------------------------------------------------------
+
+
+def _sigmoid(a: np.ndarray) -> np.ndarray:
+    """The logistic function ``1 / (1 + e^-a)``, written with ``tanh`` so it never overflows."""
+    return 0.5 * (1.0 + np.tanh(0.5 * a))
+
+
+def _check_gated(
+    x: np.ndarray, kernel: np.ndarray, recurrent_kernel: np.ndarray, gates: int, layer: str
+) -> tuple[int, int, int, int]:
+    """Validate ``x`` and the two weight matrices of a layer with ``gates`` weight blocks.
+
+    Returns:
+        ``(batch, steps, features, units)``.
+    """
+    if x.ndim != 3:
+        raise ValueError(
+            f"x must have shape (batch, time, features), got shape {x.shape}; "
+            "for a single sequence add a batch axis with x[None]."
+        )
+    batch, steps, features = x.shape
+    if steps == 0:
+        raise ValueError("x has no time steps; a recurrent layer needs at least one.")
+    if kernel.ndim != 2 or kernel.shape[0] != features or kernel.shape[1] % gates:
+        raise ValueError(
+            f"kernel must have shape (features, {gates} * units) with features={features} for "
+            f"x of shape {x.shape}, got {kernel.shape}; pass {layer}.get_weights()[0]."
+        )
+    units = kernel.shape[1] // gates
+    if recurrent_kernel.shape != (units, gates * units):
+        raise ValueError(
+            f"recurrent_kernel must have shape (units, {gates} * units) = "
+            f"({units}, {gates * units}), got {recurrent_kernel.shape}; "
+            f"pass {layer}.get_weights()[1]."
+        )
+    return batch, steps, features, units
+
+
+def _initial_state(
+    state: np.ndarray | None, name: str, batch: int, units: int, dtype: np.dtype
+) -> np.ndarray:
+    """Zeros, or ``state`` checked to have shape ``(batch, units)``."""
+    if state is None:
+        return np.zeros((batch, units), dtype=dtype)
+    state = np.asarray(state, dtype=dtype)
+    if state.shape != (batch, units):
+        raise ValueError(
+            f"{name} must have shape (batch, units) = ({batch}, {units}), got {state.shape}."
+        )
+    return state
+
+
+def lstm_forward(
+    x: np.ndarray,
+    kernel: np.ndarray,
+    recurrent_kernel: np.ndarray,
+    bias: np.ndarray | None,
+    h0: np.ndarray | None = None,
+    c0: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Run an LSTM layer over a batch, one time step at a time (the lecture's four steps).
+
+    With ``a_t = x_t @ kernel + h_{t-1} @ recurrent_kernel + bias`` split into four blocks in
+    Keras's gate order i, f, c, o::
+
+        f_t = sigmoid(a_f)                     forget gate
+        i_t = sigmoid(a_i)                     input gate
+        C~_t = tanh(a_c)                       candidate
+        C_t = f_t * C_{t-1} + i_t * C~_t       new cell state
+        o_t = sigmoid(a_o)                     output gate
+        h_t = o_t * tanh(C_t)                  new hidden state
+
+    The lecture's ``W_f . [h_{t-1}, x_t]`` is ``h_{t-1} @ recurrent_kernel[:, f] +
+    x_t @ kernel[:, f]``: Keras keeps the ``h`` and ``x`` halves of each ``W`` apart.
+
+    Args:
+        x: inputs of shape ``(batch, time, features)``.
+        kernel: shape ``(features, 4 * units)``; ``keras.layers.LSTM.get_weights()[0]``.
+        recurrent_kernel: shape ``(units, 4 * units)``; ``get_weights()[1]``.
+        bias: shape ``(4 * units,)`` (``get_weights()[2]``), or ``None`` for ``use_bias=False``.
+        h0, c0: initial hidden and cell states, shape ``(batch, units)`` (default zeros), as
+            Keras's ``initial_state=[h0, c0]``.
+
+    Returns:
+        ``(outputs, last_h, last_c)``: every ``h_t``, shape ``(batch, time, units)``, then the
+        last hidden state and the last cell state, each ``(batch, units)``; what
+        ``LSTM(units, return_sequences=True, return_state=True)`` returns.
+
+    Raises:
+        ValueError: if a shape does not fit, naming the shape that was expected.
+    """
+    x, kernel, recurrent_kernel = (np.asarray(a) for a in (x, kernel, recurrent_kernel))
+    batch, steps, _, units = _check_gated(x, kernel, recurrent_kernel, 4, "keras.layers.LSTM")
+    bias = np.zeros(4 * units, dtype=kernel.dtype) if bias is None else np.asarray(bias)
+    if bias.shape != (4 * units,):
+        raise ValueError(
+            f"bias must have shape (4 * units,) = ({4 * units},), got {bias.shape}; "
+            "pass keras.layers.LSTM.get_weights()[2]."
+        )
+    dtype = np.result_type(x.dtype, kernel.dtype, recurrent_kernel.dtype, bias.dtype, np.float32)
+    h = _initial_state(h0, "h0", batch, units, dtype)
+    c = _initial_state(c0, "c0", batch, units, dtype)
+
+    outputs = np.empty((batch, steps, units), dtype=dtype)
+    for t in range(steps):
+        a = x[:, t] @ kernel + h @ recurrent_kernel + bias
+        a_i, a_f, a_c, a_o = np.split(a, 4, axis=-1)
+        f = _sigmoid(a_f)
+        i = _sigmoid(a_i)
+        c = f * c + i * np.tanh(a_c)
+        o = _sigmoid(a_o)
+        h = o * np.tanh(c)
+        outputs[:, t] = h
+    return outputs, h, c
+
+
+def gru_forward(
+    x: np.ndarray,
+    kernel: np.ndarray,
+    recurrent_kernel: np.ndarray,
+    bias: np.ndarray | None,
+    reset_after: bool = True,
+    h0: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Run a GRU layer over a batch, one time step at a time, exactly as Keras computes it.
+
+    Weight blocks in Keras's order z (update), r (reset), h (candidate)::
+
+        z_t = sigmoid(x_t @ W_xz + b_xz + h_{t-1} @ W_hz + b_hz)
+        r_t = sigmoid(x_t @ W_xr + b_xr + h_{t-1} @ W_hr + b_hr)
+        h~_t = tanh(x_t @ W_xh + b_xh + r_t * (h_{t-1} @ W_hh + b_hh))   reset_after=True
+        h~_t = tanh(x_t @ W_xh + b_xh + (r_t * h_{t-1}) @ W_hh)           reset_after=False
+        h_t = z_t * h_{t-1} + (1 - z_t) * h~_t
+
+    Keras keeps ``h_{t-1}`` with weight ``z_t``; the lecture (after Cho et al., 2014) writes
+    ``h_t = (1 - z_t) * h_{t-1} + z_t * h~_t``, the same family with ``z_t`` replaced by
+    ``1 - z_t``. ``reset_after=False`` is the lecture's (and Cho et al.'s) candidate;
+    ``reset_after=True``, Keras's default, applies ``r_t`` after the matrix product, the form
+    cuDNN implements, and has a second bias row (the ``b_h*`` terms) for the recurrent side.
+
+    Args:
+        x: inputs of shape ``(batch, time, features)``.
+        kernel: shape ``(features, 3 * units)``; ``keras.layers.GRU.get_weights()[0]``.
+        recurrent_kernel: shape ``(units, 3 * units)``; ``get_weights()[1]``.
+        bias: ``get_weights()[2]``: shape ``(2, 3 * units)`` (input bias row, then recurrent
+            bias row) when ``reset_after=True``, ``(3 * units,)`` when ``reset_after=False``;
+            ``None`` for ``use_bias=False``.
+        reset_after: the ``reset_after`` the Keras layer was built with.
+        h0: initial hidden state of shape ``(batch, units)`` (default zeros).
+
+    Returns:
+        ``(outputs, last_h)``: every ``h_t``, shape ``(batch, time, units)``, and the last one,
+        shape ``(batch, units)``.
+
+    Raises:
+        ValueError: if a shape does not fit, naming the shape that was expected.
+    """
+    x, kernel, recurrent_kernel = (np.asarray(a) for a in (x, kernel, recurrent_kernel))
+    batch, steps, _, units = _check_gated(x, kernel, recurrent_kernel, 3, "keras.layers.GRU")
+    bias_shape = (2, 3 * units) if reset_after else (3 * units,)
+    bias = np.zeros(bias_shape, dtype=kernel.dtype) if bias is None else np.asarray(bias)
+    if bias.shape != bias_shape:
+        other = (3 * units,) if reset_after else (2, 3 * units)
+        hint = f" (the shape for reset_after={not reset_after})" if bias.shape == other else ""
+        raise ValueError(
+            f"With reset_after={reset_after} bias must have shape {bias_shape}, "
+            f"got {bias.shape}{hint}; pass keras.layers.GRU.get_weights()[2] and the layer's "
+            "reset_after."
+        )
+    input_bias, recurrent_bias = (bias[0], bias[1]) if reset_after else (bias, np.zeros_like(bias))
+    dtype = np.result_type(x.dtype, kernel.dtype, recurrent_kernel.dtype, bias.dtype, np.float32)
+    h = _initial_state(h0, "h0", batch, units, dtype)
+    W_hz, W_hr, W_hh = np.split(recurrent_kernel, 3, axis=-1)
+    b_hz, b_hr, b_hh = np.split(recurrent_bias, 3)
+
+    outputs = np.empty((batch, steps, units), dtype=dtype)
+    for t in range(steps):
+        a_xz, a_xr, a_xh = np.split(x[:, t] @ kernel + input_bias, 3, axis=-1)
+        z = _sigmoid(a_xz + h @ W_hz + b_hz)
+        r = _sigmoid(a_xr + h @ W_hr + b_hr)
+        if reset_after:
+            candidate = np.tanh(a_xh + r * (h @ W_hh + b_hh))
+        else:
+            candidate = np.tanh(a_xh + (r * h) @ W_hh)
+        h = z * h + (1.0 - z) * candidate
+        outputs[:, t] = h
+    return outputs, h
