@@ -1,8 +1,9 @@
 """The IMDB text pipeline shared by the sentiment notebooks (06, 07 and 10).
 
-Raw review strings go through :func:`standardize_review`, a ``TextVectorization`` layer maps
-words to integer ids (0 is padding, 1 is the out-of-vocabulary id), and :func:`make_dataset`
-builds a batched, cached, prefetched ``tf.data`` pipeline. Notebook 06 explains each step.
+Raw review strings go through :func:`standardize_review`; a :class:`ReviewVectorizer` maps words
+to integer ids (0 is padding, 1 is the out-of-vocabulary id) and cuts every review to a fixed
+length; :func:`make_dataset` builds a batched, cached, prefetched ``tf.data`` pipeline.
+Notebook 06 explains each step.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 PADDING_ID = 0
@@ -29,56 +31,92 @@ def standardize_review(text: tf.Tensor) -> tf.Tensor:
     return tf.strings.regex_replace(text, r"(^|\s)'+|'+(\s|$)", " ")
 
 
-def make_vectorizer(
-    texts: Sequence[str], max_tokens: int, sequence_length: int, keep: str = "end"
-) -> keras.layers.TextVectorization:
-    """A ``TextVectorization`` layer adapted on ``texts``, with a fixed output length.
-
-    Args:
-        texts: the training texts (never the test texts: the vocabulary is part of the model).
-        max_tokens: vocabulary size, padding and out-of-vocabulary ids included.
-        sequence_length: every review becomes exactly this many ids.
-        keep: ``"end"`` keeps the last ``sequence_length`` words of a long review (where
-            reviewers usually give their verdict), ``"start"`` keeps the first ones.
-            Short reviews are padded with zeros on the right either way, which is what masking
-            and the cuDNN kernels expect.
-    """
-    if keep not in ("start", "end"):
-        raise ValueError(f"keep must be 'start' or 'end', got {keep!r}.")
-    if sequence_length < 1 or max_tokens < 3:
-        raise ValueError("sequence_length must be at least 1 and max_tokens at least 3.")
-    vectorizer = keras.layers.TextVectorization(
-        max_tokens=max_tokens,
-        standardize=standardize_review,
-        output_mode="int",
-        ragged=True,
-        name="vectorizer",
-    )
-    vectorizer.adapt(tf.data.Dataset.from_tensor_slices(list(texts)).batch(1024))
-    return _FixedLength(vectorizer, sequence_length, keep)
-
-
 @keras.saving.register_keras_serializable(package="rnn_course")
-class _FixedLength(keras.layers.Layer):
-    """Wraps a ragged ``TextVectorization``: truncates from ``keep``'s other side, pads right."""
+class ReviewVectorizer(keras.layers.TextVectorization):
+    """``TextVectorization`` that cuts each review to ``sequence_length`` ids, padded on the right.
+
+    Keras's own ``output_sequence_length`` keeps the *first* words of a long review. Reviewers
+    tend to give their verdict at the end, so by default this layer keeps the *last* words
+    (``keep="end"``). Short reviews are padded with zeros on the right, the side that masking
+    and the cuDNN kernels expect. It saves and loads with the model like any Keras layer.
+    """
 
     def __init__(
         self,
-        vectorizer: keras.layers.TextVectorization,
+        max_tokens: int,
         sequence_length: int,
-        keep: str,
+        keep: str = "end",
+        standardize=standardize_review,
         **kwargs,
     ) -> None:
-        super().__init__(**kwargs)
-        self.vectorizer = vectorizer
+        if keep not in ("start", "end"):
+            raise ValueError(f"keep must be 'start' or 'end', got {keep!r}.")
+        if sequence_length < 1:
+            raise ValueError(f"sequence_length must be at least 1, got {sequence_length}.")
+        for fixed in ("output_mode", "ragged", "output_sequence_length"):
+            kwargs.pop(fixed, None)  # set by this class; present in a saved config
+        super().__init__(
+            max_tokens=max_tokens, standardize=standardize, output_mode="int", ragged=True, **kwargs
+        )
         self.sequence_length = sequence_length
         self.keep = keep
 
-    def call(self, texts: tf.Tensor) -> tf.Tensor:
-        ids = self.vectorizer(texts)
-        ids = (
-            ids[:, -self.sequence_length :]
-            if self.keep == "end"
-            else ids[:, : self.sequence_length]
-        )
-        return ids.to_tensor(default_value=PADDING_ID, shape=[None, self.sequence_length])
+    def call(self, inputs: tf.Tensor) -> tf.Tensor:
+        ids = super().call(inputs)  # ragged for a batch, dense for a single string
+        length = self.sequence_length
+        ids = ids[..., -length:] if self.keep == "end" else ids[..., :length]
+        if isinstance(ids, tf.RaggedTensor):
+            return ids.to_tensor(default_value=PADDING_ID, shape=[None, length])
+        return tf.pad(ids, [[0, length - tf.shape(ids)[0]]], constant_values=PADDING_ID)
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        batch = tuple(input_shape[:1]) if len(input_shape) else ()
+        return (*batch, self.sequence_length)
+
+    def compute_output_spec(self, inputs) -> keras.KerasTensor:
+        shape = self.compute_output_shape(inputs.shape)
+        return keras.KerasTensor(shape, dtype="int64")
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(sequence_length=self.sequence_length, keep=self.keep)
+        return config
+
+
+def make_vectorizer(
+    texts: Sequence[str], max_tokens: int, sequence_length: int, keep: str = "end"
+) -> ReviewVectorizer:
+    """A :class:`ReviewVectorizer` whose vocabulary is learnt from ``texts``.
+
+    Adapt it on the training texts only: the vocabulary is part of the model, and letting the
+    test texts shape it would leak information from the test set.
+    """
+    vectorizer = ReviewVectorizer(max_tokens, sequence_length, keep=keep, name="vectorizer")
+    vectorizer.adapt(tf.data.Dataset.from_tensor_slices(list(texts)).batch(1024))
+    return vectorizer
+
+
+def make_dataset(
+    texts: Sequence[str],
+    labels: np.ndarray,
+    vectorizer: keras.layers.Layer,
+    batch_size: int = 64,
+    shuffle: bool = False,
+    seed: int = 0,
+) -> tf.data.Dataset:
+    """Batched ``(ids, label)`` pairs: vectorized once, cached in memory, then prefetched.
+
+    The expensive text processing runs in the first epoch only (``cache``); ``prefetch`` lets
+    the next batch be prepared while the model trains on the current one. With ``shuffle``,
+    the order changes every epoch (after the cache, so it does not freeze one order).
+    """
+    if len(texts) != len(labels):
+        raise ValueError(f"Got {len(texts)} texts but {len(labels)} labels.")
+    dataset = tf.data.Dataset.from_tensor_slices((list(texts), np.asarray(labels)))
+    dataset = dataset.batch(1024).map(
+        lambda text, label: (vectorizer(text), label), num_parallel_calls=tf.data.AUTOTUNE
+    )
+    dataset = dataset.unbatch().cache()
+    if shuffle:
+        dataset = dataset.shuffle(len(texts), seed=seed, reshuffle_each_iteration=True)
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,109 @@
+"""Tests for utils.text: standardisation, fixed-length vectorisation, the tf.data pipeline."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from utils.text import (
+    OOV_ID,
+    PADDING_ID,
+    ReviewVectorizer,
+    make_dataset,
+    make_vectorizer,
+    standardize_review,
+)
+
+TEXTS = ["A good movie.<br /><br />Good!", "A bad, BAD movie... bad", "Don't watch 'it'"]
+
+
+def test_standardize_review_lowercases_strips_tags_and_punctuation():
+    cleaned = standardize_review(tf.constant(TEXTS)).numpy().astype(str)
+    assert cleaned[0].split() == ["a", "good", "movie", "good"]
+    assert cleaned[1].split() == ["a", "bad", "bad", "movie", "bad"]
+    assert cleaned[2].split() == ["don't", "watch", "it"]
+
+
+@pytest.fixture(scope="module")
+def vectorizer():
+    return make_vectorizer(TEXTS, max_tokens=6, sequence_length=3)
+
+
+def test_vocabulary_is_most_frequent_first_with_padding_and_oov(vectorizer):
+    vocabulary = vectorizer.get_vocabulary()
+    assert vocabulary[PADDING_ID] == "" and vocabulary[OOV_ID] == "[UNK]"
+    assert vocabulary[2] == "bad"  # 3 occurrences
+    assert set(vocabulary[3:]) == {"a", "good", "movie"}  # 2 each; the rarer words are cut
+    assert len(vocabulary) == 6
+
+
+def test_long_reviews_keep_their_end_and_short_ones_are_right_padded(vectorizer):
+    bad, movie = (
+        vectorizer.get_vocabulary().index("bad"),
+        vectorizer.get_vocabulary().index("movie"),
+    )
+    ids = vectorizer(tf.constant(["bad bad movie movie bad", "movie", ""])).numpy()
+    assert ids.tolist() == [[movie, movie, bad], [movie, PADDING_ID, PADDING_ID], [0, 0, 0]]
+
+
+def test_keep_start_keeps_the_first_words():
+    start = make_vectorizer(TEXTS, max_tokens=6, sequence_length=2, keep="start")
+    bad = start.get_vocabulary().index("bad")
+    movie = start.get_vocabulary().index("movie")
+    assert start(tf.constant(["bad movie movie"])).numpy().tolist() == [[bad, movie]]
+
+
+def test_unknown_words_map_to_the_oov_id(vectorizer):
+    assert vectorizer(tf.constant(["zebra quokka"])).numpy().tolist() == [[OOV_ID, OOV_ID, 0]]
+
+
+def test_a_single_string_gives_one_padded_row(vectorizer):
+    movie = vectorizer.get_vocabulary().index("movie")
+    assert vectorizer(tf.constant("movie")).numpy().tolist() == [movie, 0, 0]
+
+
+def test_invalid_arguments_raise_clear_errors():
+    with pytest.raises(ValueError, match="keep must be 'start' or 'end', got 'middle'"):
+        ReviewVectorizer(10, 5, keep="middle")
+    with pytest.raises(ValueError, match="sequence_length must be at least 1"):
+        ReviewVectorizer(10, 0)
+    with pytest.raises(ValueError, match="Got 3 texts but 2 labels"):
+        make_dataset(TEXTS, np.array([0, 1]), ReviewVectorizer(10, 5))
+
+
+def test_a_model_taking_raw_strings_saves_and_loads_with_identical_predictions(
+    vectorizer, tmp_path
+):
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(), dtype="string"),
+            vectorizer,
+            keras.layers.Embedding(6, 4, mask_zero=True),
+            keras.layers.GRU(3),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
+    reviews = tf.constant(["good movie", "bad bad", ""])
+    before = model.predict(reviews, verbose=0)
+    path = tmp_path / "model.keras"
+    model.save(path)
+    restored = keras.saving.load_model(path)
+    np.testing.assert_array_equal(restored.predict(reviews, verbose=0), before)
+    assert restored.layers[0].get_vocabulary() == vectorizer.get_vocabulary()
+    assert restored.layers[0].keep == "end" and restored.layers[0].sequence_length == 3
+
+
+def test_make_dataset_batches_vectorized_pairs_and_shuffles_each_epoch(vectorizer):
+    texts = [f"movie {'bad ' * (i % 3)}" for i in range(10)]
+    labels = np.arange(10)
+    ordered = make_dataset(texts, labels, vectorizer, batch_size=4)
+    batches = list(ordered)
+    assert [len(y) for _, y in batches] == [4, 4, 2]
+    assert batches[0][0].shape == (4, 3) and batches[0][0].dtype == tf.int64
+    np.testing.assert_array_equal(np.concatenate([y for _, y in batches]), labels)
+
+    shuffled = make_dataset(texts, labels, vectorizer, batch_size=10, shuffle=True, seed=1)
+    first, second = (next(iter(shuffled))[1].numpy() for _ in range(2))
+    assert sorted(first) == list(range(10))
+    assert not np.array_equal(first, second), "the order should change between epochs"
