@@ -29,5 +29,5 @@ def test_epoch_timer_records_each_epoch_and_skips_the_first_in_the_mean():
 
 
 def test_epoch_timer_before_training_raises():
-    with pytest.raises(ValueError, match="pass the timer to model.fit"):
+    with pytest.raises(ValueError, match=r"pass the timer to model\.fit"):
         _ = EpochTimer().seconds_per_epoch
