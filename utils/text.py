@@ -38,7 +38,10 @@ class ReviewVectorizer(keras.layers.TextVectorization):
     Keras's own ``output_sequence_length`` keeps the *first* words of a long review. Reviewers
     tend to give their verdict at the end, so by default this layer keeps the *last* words
     (``keep="end"``). Short reviews are padded with zeros on the right, the side that masking
-    and the cuDNN kernels expect. It saves and loads with the model like any Keras layer.
+    and the cuDNN kernels expect. A review with no words at all (``""``) becomes a single
+    out-of-vocabulary id rather than pure padding: a fully masked row makes the cuDNN kernel
+    fail on a GPU (``CUDNN_STATUS_BAD_PARAM``), and "one unknown word" is the honest reading of
+    an empty review. It saves and loads with the model like any Keras layer.
     """
 
     def __init__(
@@ -66,8 +69,12 @@ class ReviewVectorizer(keras.layers.TextVectorization):
         length = self.sequence_length
         ids = ids[..., -length:] if self.keep == "end" else ids[..., :length]
         if isinstance(ids, tf.RaggedTensor):
-            return ids.to_tensor(default_value=PADDING_ID, shape=[None, length])
-        return tf.pad(ids, [[0, length - tf.shape(ids)[0]]], constant_values=PADDING_ID)
+            ids = ids.to_tensor(default_value=PADDING_ID, shape=[None, length])
+        else:
+            ids = tf.pad(ids, [[0, length - tf.shape(ids)[0]]], constant_values=PADDING_ID)
+        first = ids[..., :1]
+        first = tf.where(first == PADDING_ID, tf.constant(OOV_ID, ids.dtype), first)
+        return tf.concat([first, ids[..., 1:]], axis=-1)
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         batch = tuple(input_shape[:1]) if len(input_shape) else ()
