@@ -81,3 +81,10 @@ def test_run_summary_states_mode_hardware_and_elapsed_time(monkeypatch):
     line = config.run_summary(start, config.RunConfig(quick=True))
     assert line.startswith("Executed top to bottom in quick mode on CPU only")
     assert "2 min 5 s" in line
+
+
+def test_hardware_description_names_the_gpu_or_the_cpu_cores(monkeypatch):
+    monkeypatch.setattr(config, "gpu_names", lambda: ["Tesla T4"])
+    assert config.hardware_description() == "GPU (Tesla T4)"
+    monkeypatch.setattr(config, "gpu_names", lambda: [])
+    assert config.hardware_description().startswith("CPU only (")

@@ -78,6 +78,12 @@ def gpu_names() -> list[str]:
     return names
 
 
+def hardware_description() -> str:
+    """``"GPU (name)"`` or ``"CPU only (N cores)"``: what trained the models, for captions."""
+    gpus = gpu_names()
+    return f"GPU ({', '.join(gpus)})" if gpus else f"CPU only ({os.cpu_count()} cores)"
+
+
 def environment_report(config: RunConfig | None = None) -> str:
     """One line naming TensorFlow and Keras versions, the hardware and the run mode.
 
@@ -118,8 +124,7 @@ def run_summary(start_time: float, config: RunConfig | None = None) -> str:
     import time
 
     config = config or get_config()
-    gpus = gpu_names()
-    hardware = f"GPU ({', '.join(gpus)})" if gpus else f"CPU only ({os.cpu_count()} cores)"
+    hardware = hardware_description()
     minutes, seconds = divmod(time.perf_counter() - start_time, 60)
     elapsed = f"{int(minutes)} min {seconds:.0f} s"
     return f"Executed top to bottom in {config.mode} mode on {hardware} in {elapsed}."

@@ -123,7 +123,8 @@ def make_dataset(
     dataset = dataset.batch(1024).map(
         lambda text, label: (vectorizer(text), label), num_parallel_calls=tf.data.AUTOTUNE
     )
-    dataset = dataset.unbatch().cache()
+    dataset = dataset.unbatch().apply(tf.data.experimental.assert_cardinality(len(texts)))
+    dataset = dataset.cache()
     if shuffle:
         dataset = dataset.shuffle(len(texts), seed=seed, reshuffle_each_iteration=True)
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
