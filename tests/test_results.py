@@ -1,0 +1,81 @@
+"""Tests for utils.results: the Markdown tables and their collection into the README."""
+
+import json
+
+import pytest
+
+from utils.results import (
+    README_BEGIN,
+    README_END,
+    collect_results,
+    readme_with_results,
+    results_markdown,
+)
+
+ROW = {
+    "model": "LSTM(32)",
+    "params": 168353,
+    "seconds_per_epoch": 31.25,
+    "best_val_accuracy": 0.8912,
+    "test_accuracy": 0.88456,
+}
+
+
+def test_results_markdown_has_the_standard_columns_and_formats_numbers():
+    table = results_markdown([ROW, {**ROW, "model": "GRU(32)", "note": "cuDNN"}], "CPU, full mode")
+    lines = table.splitlines()
+    assert lines[0] == (
+        "| model | params | seconds_per_epoch | best_val_accuracy | test_accuracy | note |"
+    )
+    assert lines[1] == "|---|---:|---:|---:|---:|---:|"
+    assert lines[2] == "| LSTM(32) | 168,353 | 31.2 | 0.891 | 0.885 |  |"
+    assert lines[3].endswith("| cuDNN |")
+    assert lines[-1] == "CPU, full mode"
+
+
+def test_results_markdown_rejects_missing_columns_and_empty_tables():
+    with pytest.raises(KeyError, match="missing \\['test_accuracy'\\]"):
+        results_markdown([{k: v for k, v in ROW.items() if k != "test_accuracy"}], "x")
+    with pytest.raises(ValueError, match="at least one row"):
+        results_markdown([], "x")
+
+
+def _notebook(tmp_path, name, tagged_markdown):
+    cells = [
+        {"cell_type": "markdown", "metadata": {}, "source": "# title"},
+        {
+            "cell_type": "code",
+            "metadata": {"tags": ["results"]},
+            "outputs": [
+                {"output_type": "display_data", "data": {"text/markdown": tagged_markdown}}
+            ],
+            "source": "show_results(rows)",
+        },
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "outputs": [{"output_type": "display_data", "data": {"text/markdown": "not this"}}],
+            "source": "",
+        },
+    ]
+    path = tmp_path / name
+    path.write_text(json.dumps({"cells": cells}))
+    return path
+
+
+def test_collect_results_takes_only_tagged_cells_in_notebook_order(tmp_path):
+    first = _notebook(tmp_path, "06_a.ipynb", "| table A |\n")
+    second = _notebook(tmp_path, "07_b.ipynb", ["| table ", "B |"])
+    collected = collect_results([first, second])
+    assert collected.index("table A") < collected.index("table B")
+    assert "[06_a](notebooks/06_a.ipynb)" in collected
+    assert "not this" not in collected
+
+
+def test_readme_with_results_replaces_only_the_marked_section():
+    readme = f"intro\n{README_BEGIN}\nold table\n{README_END}\noutro\n"
+    updated = readme_with_results(readme, "new table\n")
+    assert updated == f"intro\n{README_BEGIN}\nnew table\n{README_END}\noutro\n"
+    assert readme_with_results(updated, "new table\n") == updated
+    with pytest.raises(ValueError, match="must contain the markers"):
+        readme_with_results("no markers", "x")
