@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import datetime
+import re
+
 import numpy as np
 import pytest
 
-from utils.tasks import long_range_task
+from utils.tasks import (
+    CLOSE,
+    DATE_FORMATS,
+    FILLER,
+    OPEN,
+    bracket_string,
+    bracket_task,
+    long_range_task,
+    make_date_pairs,
+)
 
 
 @pytest.mark.parametrize("num_samples, distance", [(1, 1), (7, 3), (500, 40)])
@@ -66,3 +78,148 @@ def test_long_range_task_labels_do_not_depend_on_distance():
 def test_long_range_task_rejects_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         long_range_task(**kwargs)
+
+
+# --------------------------------------------------------------------------------------------
+# make_date_pairs
+# --------------------------------------------------------------------------------------------
+
+
+def _parse_written_date(source: str, target_year: int) -> datetime.date:
+    """An independent parser (strptime) for every format; the century comes from the target."""
+    text = re.sub(r"^the (\d+)(st|nd|rd|th) of", r"\1", source)
+    for pattern in ("%d %B %Y", "%B %d, %Y", "%A, %d %B %Y", "%d %b %Y", "%B %d %Y", "%d.%m.%Y"):
+        try:
+            parsed = datetime.datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+        if pattern.startswith("%A"):
+            assert parsed.strftime("%A") == text.split(",")[0], f"wrong weekday in {source!r}"
+        return parsed
+    parsed = datetime.datetime.strptime(text, "%d/%m/%y").date()
+    assert len(text) == 8, f"{source!r}: slashes must be zero padded"
+    return parsed.replace(year=target_year - target_year % 100 + parsed.year % 100)
+
+
+def test_date_pairs_targets_are_iso_dates_of_the_written_source():
+    sources, targets = make_date_pairs(3000, seed=1)
+
+    assert len(sources) == len(targets) == 3000
+    for source, target in zip(sources, targets, strict=True):
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", target)
+        expected = datetime.date.fromisoformat(target)
+        assert 1950 <= expected.year <= 2049
+        assert _parse_written_date(source, expected.year) == expected, (source, target)
+
+
+def test_date_pairs_use_every_format_and_the_documented_examples():
+    march_3rd_1999 = datetime.date(1999, 3, 3)
+    examples = {name: write(march_3rd_1999) for name, write in DATE_FORMATS.items()}
+    assert examples["ordinal"] == "the 3rd of March 1999"
+    assert examples["weekday"] == "Wednesday, 3 March 1999"
+    assert examples["slashes"] == "03/03/99"
+    ordinals = [DATE_FORMATS["ordinal"](datetime.date(2000, 1, d)).split()[1] for d in range(1, 32)]
+    assert ordinals[:4] == ["1st", "2nd", "3rd", "4th"]
+    assert ordinals[10:13] == ["11th", "12th", "13th"]
+    assert ordinals[20:] == ["21st", "22nd", "23rd", *(f"{d}th" for d in range(24, 31)), "31st"]
+
+    sources, targets = make_date_pairs(4000, seed=2)
+    used = set()
+    for source, target in zip(sources, targets, strict=True):
+        day = datetime.date.fromisoformat(target)
+        (name,) = [name for name, write in DATE_FORMATS.items() if write(day) == source]
+        used.add(name)
+    assert used == set(DATE_FORMATS)
+
+
+def test_two_digit_years_pick_the_century_inside_the_year_range():
+    sources, targets = make_date_pairs(20_000, seed=3, first_year=1970, last_year=2069)
+    slashes = [(s, t) for s, t in zip(sources, targets, strict=True) if "/" in s]
+
+    assert slashes
+    for source, target in slashes:
+        assert target[2:4] == source[-2:] and 1970 <= int(target[:4]) <= 2069
+
+
+def test_date_pairs_are_distinct_and_deterministic_by_seed():
+    first, again, other = (make_date_pairs(500, seed=s) for s in (7, 7, 8))
+
+    assert first == again and first != other
+    assert len(set(first[0])) == 500
+
+
+def test_date_pairs_can_exhaust_a_small_range():
+    sources, targets = make_date_pairs(365 * len(DATE_FORMATS), first_year=2001, last_year=2001)
+    assert len(set(sources)) == 365 * len(DATE_FORMATS) and len(set(targets)) == 365
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"num_samples": 0}, "num_samples must be between 1 and 292,200"),
+        (
+            {"num_samples": 10_000, "first_year": 2001, "last_year": 2001},
+            r"between 1 and 2,920 \(the distinct sources for 2001..2001\), got 10000",
+        ),
+        ({"num_samples": 5, "first_year": 2000, "last_year": 1999}, "1 <= first_year <= last_year"),
+        ({"num_samples": 5, "first_year": 1900, "last_year": 2000}, "more than 100 years"),
+    ],
+)
+def test_make_date_pairs_rejects_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        make_date_pairs(**kwargs)
+
+
+def _matched_by_balance(text: str) -> list[int]:
+    """Independent reference: ``(`` at i is matched iff some prefix of text[i:] balances to 0;
+    ``)`` at j is matched iff some suffix of text[:j+1] balances to 0 (counted backwards)."""
+    labels = []
+    for i, char in enumerate(text):
+        if char == "_":
+            labels.append(0)
+            continue
+        step = {"(": 1, ")": -1} if char == "(" else {")": 1, "(": -1}
+        span = text[i:] if char == "(" else text[i::-1]
+        balance, matched = 0, 0
+        for other in span:
+            balance += step.get(other, 0)
+            if balance == 0:
+                matched = 1
+                break
+        labels.append(matched)
+    return labels
+
+
+def test_bracket_labels_agree_with_an_independent_balance_reference():
+    x, y, weights = bracket_task(num_samples=300, length=25, seed=3)
+    for tokens, labels in zip(x, y, strict=True):
+        assert labels.tolist() == _matched_by_balance(bracket_string(tokens))
+    np.testing.assert_array_equal(weights, (x != FILLER).astype(np.float32))
+
+
+def test_bracket_task_shapes_dtypes_and_determinism():
+    x, y, weights = bracket_task(num_samples=4, length=10, seed=1)
+    assert x.shape == y.shape == weights.shape == (4, 10)
+    assert x.dtype == np.int32 and y.dtype == np.int64 and weights.dtype == np.float32
+    assert set(np.unique(x)) <= {OPEN, CLOSE, FILLER}
+    again = bracket_task(num_samples=4, length=10, seed=1)
+    for first, second in zip((x, y, weights), again, strict=True):
+        np.testing.assert_array_equal(first, second)
+
+
+def test_bracket_string_renders_a_known_example():
+    assert bracket_string(np.array([OPEN, FILLER, CLOSE, CLOSE, OPEN])) == "(_))("
+
+
+def test_matching_of_an_opening_bracket_depends_on_the_future():
+    x, y, _ = bracket_task(num_samples=2000, length=20, seed=0)
+    opening = x == OPEN
+    matched_share = y[opening].mean()
+    assert 0.2 < matched_share < 0.8, "openings must be neither always nor never matched"
+
+
+def test_bracket_task_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="length must be >= 1"):
+        bracket_task(num_samples=3, length=0)
+    with pytest.raises(ValueError, match=r"bracket_probability must be in \(0, 1\]"):
+        bracket_task(num_samples=3, length=5, bracket_probability=0.0)
