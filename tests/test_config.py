@@ -1,5 +1,6 @@
 """Tests for utils.config: mode selection, seeding and the environment report."""
 
+import os
 import random
 import time
 
@@ -88,3 +89,17 @@ def test_hardware_description_names_the_gpu_or_the_cpu_cores(monkeypatch):
     assert config.hardware_description() == "GPU (Tesla T4)"
     monkeypatch.setattr(config, "gpu_names", lambda: [])
     assert config.hardware_description().startswith("CPU only (")
+
+
+def test_native_stderr_is_silenced_only_inside_the_block(capfd):
+    with config._native_stderr_silenced():
+        os.write(2, b"C++ start-up chatter\n")
+    os.write(2, b"after\n")
+    assert capfd.readouterr().err == "after\n"
+
+
+def test_native_stderr_is_restored_when_the_block_raises(capfd):
+    with pytest.raises(RuntimeError), config._native_stderr_silenced():
+        raise RuntimeError("boom")
+    os.write(2, b"still visible\n")
+    assert "still visible" in capfd.readouterr().err

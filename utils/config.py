@@ -6,8 +6,11 @@ that CI can execute every cell of every notebook in minutes; it goes through the
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -67,12 +70,33 @@ def seed_everything(seed: int = 42) -> None:
     keras.utils.set_random_seed(seed)
 
 
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Send file descriptor 2 to /dev/null for the duration of the block.
+
+    TensorFlow's C++ runtime prints start-up lines (oneDNN notices, CUDA probing) straight to
+    the process's stderr while it loads, before ``TF_CPP_MIN_LOG_LEVEL`` can take effect; in a
+    notebook they would clutter the first cell's output. Python exceptions are unaffected.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def gpu_names() -> list[str]:
     """Names of the GPUs TensorFlow can see (empty on a CPU-only machine)."""
-    import tensorflow as tf
+    with _native_stderr_silenced():
+        import tensorflow as tf
 
+        devices = tf.config.list_physical_devices("GPU")
     names = []
-    for device in tf.config.list_physical_devices("GPU"):
+    for device in devices:
         details = tf.config.experimental.get_device_details(device)
         names.append(details.get("device_name", device.name))
     return names
@@ -89,11 +113,11 @@ def environment_report(config: RunConfig | None = None) -> str:
 
     Every notebook prints it near the top, so its stored outputs say what produced them.
     """
+    gpus = gpu_names()  # first: it imports TensorFlow quietly
     import keras
     import tensorflow as tf
 
     config = config or get_config()
-    gpus = gpu_names()
     hardware = f"GPU: {', '.join(gpus)}" if gpus else f"CPU only ({os.cpu_count()} cores)"
     mode = f"{config.mode} mode" + (f" ({QUICK_ENV_VAR}=1)" if config.quick else "")
     return (
