@@ -184,7 +184,7 @@ def beam_search(
     later beams unchanged, competing with the live hypotheses for a place. The search stops
     when every hypothesis in the beam has finished, or after ``max_length`` tokens.
 
-    Ranking: log-probabilities only decrease as a sequence grows, so raw scores favour short
+    Ranking: log-probabilities never increase as a sequence grows, so raw scores favour short
     (early-finishing) outputs. ``length_penalty = alpha`` ranks by
     ``log_prob / length ** alpha`` instead (the idea of Wu et al., 2016, "Google's Neural
     Machine Translation System", without their constant 5): ``alpha = 0`` is the plain total
