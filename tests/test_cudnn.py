@@ -285,24 +285,7 @@ def test_the_notebooks_build_lstm_and_gru_layers_to_check():
     assert sum(len(recurrent_calls(s)) for path in NOTEBOOKS for s in _cells(path)) > 0
 
 
-# Notebooks whose deliberate non-cuDNN layers still lack the opt-out comment. Strict: the test
-# fails as soon as the comment is added, so this list cannot go stale.
-AWAITING_OPT_OUT = {
-    "05_gru": "GRU(reset_after=False) teaches the original GRU; needs `# not cuDNN: ...`",
-}
-NOTEBOOK_PARAMS = [
-    pytest.param(
-        path,
-        id=path.stem,
-        marks=[pytest.mark.xfail(strict=True, reason=AWAITING_OPT_OUT[path.stem])]
-        if path.stem in AWAITING_OPT_OUT
-        else [],
-    )
-    for path in NOTEBOOKS
-]
-
-
-@pytest.mark.parametrize("path", NOTEBOOK_PARAMS)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
 def test_notebook_lstm_and_gru_layers_are_cudnn_eligible_or_say_why_not(path):
     problems = [
         f"code cell {index}, {problem}"
