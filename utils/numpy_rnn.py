@@ -57,32 +57,12 @@ def simple_rnn_forward(
     x = np.asarray(x)
     kernel = np.asarray(kernel)
     recurrent_kernel = np.asarray(recurrent_kernel)
-    if x.ndim != 3:
-        raise ValueError(
-            f"x must have shape (batch, time, features), got shape {x.shape}; "
-            "for a single sequence add a batch axis with x[None]."
-        )
-    batch, steps, features = x.shape
-    if steps == 0:
-        raise ValueError("x has no time steps; a recurrent layer needs at least one.")
-    if kernel.ndim != 2 or kernel.shape[0] != features:
-        raise ValueError(
-            f"kernel must have shape (features, units) = ({features}, units) for x of shape "
-            f"{x.shape}, got {kernel.shape}."
-        )
-    units = kernel.shape[1]
-    if recurrent_kernel.shape != (units, units):
-        raise ValueError(
-            f"recurrent_kernel must have shape (units, units) = ({units}, {units}), "
-            f"got {recurrent_kernel.shape}."
-        )
+    batch, steps, _, units = _check_shapes(x, kernel, recurrent_kernel, 1, "keras.layers.SimpleRNN")
     bias = np.zeros(units, dtype=kernel.dtype) if bias is None else np.asarray(bias)
     if bias.shape != (units,):
         raise ValueError(f"bias must have shape (units,) = ({units},), got {bias.shape}.")
     dtype = np.result_type(x.dtype, kernel.dtype, recurrent_kernel.dtype, bias.dtype, np.float32)
-    h = np.zeros((batch, units), dtype=dtype) if h0 is None else np.asarray(h0, dtype=dtype)
-    if h.shape != (batch, units):
-        raise ValueError(f"h0 must have shape (batch, units) = ({batch}, {units}), got {h.shape}.")
+    h = _initial_state(h0, "h0", batch, units, dtype)
 
     outputs = np.empty((batch, steps, units), dtype=dtype)
     for t in range(steps):
@@ -370,10 +350,11 @@ def _sigmoid(a: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * a))
 
 
-def _check_gated(
+def _check_shapes(
     x: np.ndarray, kernel: np.ndarray, recurrent_kernel: np.ndarray, gates: int, layer: str
 ) -> tuple[int, int, int, int]:
-    """Validate ``x`` and the two weight matrices of a layer with ``gates`` weight blocks.
+    """Validate ``x`` and the two weight matrices of a layer with ``gates`` weight blocks
+    (1 for SimpleRNN, 3 for GRU, 4 for LSTM).
 
     Returns:
         ``(batch, steps, features, units)``.
@@ -386,15 +367,16 @@ def _check_gated(
     batch, steps, features = x.shape
     if steps == 0:
         raise ValueError("x has no time steps; a recurrent layer needs at least one.")
+    blocks = "units" if gates == 1 else f"{gates} * units"
     if kernel.ndim != 2 or kernel.shape[0] != features or kernel.shape[1] % gates:
         raise ValueError(
-            f"kernel must have shape (features, {gates} * units) with features={features} for "
+            f"kernel must have shape (features, {blocks}) with features={features} for "
             f"x of shape {x.shape}, got {kernel.shape}; pass {layer}.get_weights()[0]."
         )
     units = kernel.shape[1] // gates
     if recurrent_kernel.shape != (units, gates * units):
         raise ValueError(
-            f"recurrent_kernel must have shape (units, {gates} * units) = "
+            f"recurrent_kernel must have shape (units, {blocks}) = "
             f"({units}, {gates * units}), got {recurrent_kernel.shape}; "
             f"pass {layer}.get_weights()[1]."
         )
@@ -455,7 +437,7 @@ def lstm_forward(
         ValueError: if a shape does not fit, naming the shape that was expected.
     """
     x, kernel, recurrent_kernel = (np.asarray(a) for a in (x, kernel, recurrent_kernel))
-    batch, steps, _, units = _check_gated(x, kernel, recurrent_kernel, 4, "keras.layers.LSTM")
+    batch, steps, _, units = _check_shapes(x, kernel, recurrent_kernel, 4, "keras.layers.LSTM")
     bias = np.zeros(4 * units, dtype=kernel.dtype) if bias is None else np.asarray(bias)
     if bias.shape != (4 * units,):
         raise ValueError(
@@ -521,7 +503,7 @@ def gru_forward(
         ValueError: if a shape does not fit, naming the shape that was expected.
     """
     x, kernel, recurrent_kernel = (np.asarray(a) for a in (x, kernel, recurrent_kernel))
-    batch, steps, _, units = _check_gated(x, kernel, recurrent_kernel, 3, "keras.layers.GRU")
+    batch, steps, _, units = _check_shapes(x, kernel, recurrent_kernel, 3, "keras.layers.GRU")
     bias_shape = (2, 3 * units) if reset_after else (3 * units,)
     bias = np.zeros(bias_shape, dtype=kernel.dtype) if bias is None else np.asarray(bias)
     if bias.shape != bias_shape:
