@@ -2,10 +2,17 @@
 
 Each module keeps its dependencies narrow so that it can be read on its own:
 
-- ``config``: quick/full mode, seeding and the environment report.
+- ``config``: quick/full mode, seeding, the environment report and the closing summary line.
 - ``data``: the IMDB and tiny-Shakespeare loaders (offline copies, downloads, integrity checks).
 - ``text``: the IMDB text pipeline (``TextVectorization`` and ``tf.data``) shared by the
   sentiment notebooks.
+- ``numpy_rnn``: NumPy references of SimpleRNN, LSTM and GRU, and the Elman network with
+  backpropagation through time written out by hand (NumPy only).
+- ``cells``: the peephole and coupled LSTM cells as Keras layers (``keras.ops`` only).
+- ``tasks``: synthetic tasks with known answers: long-range memory, bracket matching, dates.
+- ``decoding``: temperature sampling and a model-agnostic beam search (NumPy only).
+- ``cudnn``: whether a recurrent layer, or a mask, can use the cuDNN kernel.
+- ``training``: the epoch timer behind every seconds-per-epoch column.
 - ``plots``: training curves from Keras ``History`` objects.
 - ``results``: the results tables that notebooks print and the README collects.
 """
