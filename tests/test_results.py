@@ -79,3 +79,24 @@ def test_readme_with_results_replaces_only_the_marked_section():
     assert readme_with_results(updated, "new table\n") == updated
     with pytest.raises(ValueError, match="must contain the markers"):
         readme_with_results("no markers", "x")
+
+
+def test_results_markdown_takes_other_metric_columns_and_empty_values():
+    rows = [
+        {"model": "naive", "params": None, "seconds_per_epoch": None, "test_mae": 0.393},
+        {"model": "LSTM", "params": 5466, "seconds_per_epoch": 0.677, "test_mae": 0.294},
+    ]
+    columns = ("model", "params", "seconds_per_epoch", "test_mae")
+    lines = results_markdown(rows, "CO2, full mode", columns=columns).splitlines()
+    assert lines[0] == "| model | params | seconds_per_epoch | test_mae |"
+    assert lines[2] == "| naive |  |  | 0.393 |"
+    assert lines[3] == "| LSTM | 5,466 | 0.677 | 0.294 |"
+    with pytest.raises(KeyError, match="missing \\['test_mae'\\]"):
+        results_markdown([{"model": "x", "params": 1, "seconds_per_epoch": 1.0}], "x", columns)
+
+
+def test_numpy_scalars_are_formatted_like_python_numbers():
+    import numpy as np
+
+    row = {**ROW, "params": np.int64(168353), "test_accuracy": np.float32(0.88456)}
+    assert "| LSTM(32) | 168,353 | 31.2 | 0.891 | 0.885 |" in results_markdown([row], "x")

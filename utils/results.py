@@ -9,6 +9,7 @@ and a test fails when README.md and the notebooks disagree.
 from __future__ import annotations
 
 import json
+import numbers
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -22,29 +23,38 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _format_cell(value: Any) -> str:
+    """Counts with thousands separators, measurements to three significant places."""
     if isinstance(value, bool) or value is None:
         return "" if value is None else str(value)
-    if isinstance(value, int):
+    if isinstance(value, numbers.Integral):  # Python and NumPy integers
         return f"{value:,}"
-    if isinstance(value, float):
+    if isinstance(value, numbers.Real):  # Python and NumPy floats
         return f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
     return str(value)
 
 
-def results_markdown(rows: Sequence[Mapping[str, Any]], caption: str) -> str:
-    """A Markdown table with the standard columns, one row per model, and a caption line.
+def results_markdown(
+    rows: Sequence[Mapping[str, Any]],
+    caption: str,
+    columns: Sequence[str] = RESULT_COLUMNS,
+) -> str:
+    """A Markdown table, one row per model, with ``columns`` first and a caption line.
 
     Args:
-        rows: one mapping per model holding at least :data:`RESULT_COLUMNS`
-            (extra keys become extra columns, in first-seen order).
+        rows: one mapping per model holding every key of ``columns`` (a value may be ``None``,
+            shown as an empty cell, e.g. the parameters of a baseline that has none); extra
+            keys become extra columns, in first-seen order.
         caption: what produced the numbers: data, hardware and mode.
+        columns: the leading columns. Classifiers use :data:`RESULT_COLUMNS`; a notebook
+            with another test metric (a forecaster's MAE, say) names its own, starting with
+            ``model``, ``params`` and ``seconds_per_epoch``.
     """
     if not rows:
         raise ValueError("A results table needs at least one row.")
-    missing = [c for c in RESULT_COLUMNS if any(c not in row for row in rows)]
+    missing = [c for c in columns if any(c not in row for row in rows)]
     if missing:
-        raise KeyError(f"Every row needs the columns {RESULT_COLUMNS}; missing {missing}.")
-    columns = list(RESULT_COLUMNS)
+        raise KeyError(f"Every row needs the columns {tuple(columns)}; missing {missing}.")
+    columns = list(columns)
     for row in rows:
         columns += [key for key in row if key not in columns]
     lines = [
@@ -55,11 +65,13 @@ def results_markdown(rows: Sequence[Mapping[str, Any]], caption: str) -> str:
     return "\n".join(lines) + f"\n\n{caption}\n"
 
 
-def show_results(rows: Sequence[Mapping[str, Any]], caption: str) -> None:
+def show_results(
+    rows: Sequence[Mapping[str, Any]], caption: str, columns: Sequence[str] = RESULT_COLUMNS
+) -> None:
     """Display :func:`results_markdown` as a rendered table (call it from the ``results`` cell)."""
     from IPython.display import Markdown, display
 
-    display(Markdown(results_markdown(rows, caption)))
+    display(Markdown(results_markdown(rows, caption, columns)))
 
 
 def collect_results(notebook_paths: Sequence[Path]) -> str:
