@@ -114,3 +114,31 @@ def test_make_dataset_batches_vectorized_pairs_and_shuffles_each_epoch(vectorize
     first, second = (next(iter(shuffled))[1].numpy() for _ in range(2))
     assert sorted(first) == list(range(10))
     assert not np.array_equal(first, second), "the order should change between epochs"
+
+
+def test_make_dataset_buckets_reviews_by_length_and_pads_each_batch_to_its_longest():
+    texts = [" ".join(["good"] * n) for n in (1, 9, 2, 8, 3, 7, 1, 9)]
+    labels = np.arange(len(texts))
+    long_vectorizer = make_vectorizer(texts, max_tokens=4, sequence_length=10)
+    dataset = make_dataset(
+        texts, labels, long_vectorizer, batch_size=2, shuffle=True, bucket_boundaries=(4,)
+    )
+    batches = [(ids.numpy(), label.numpy()) for ids, label in dataset]
+    assert dataset.cardinality() == len(batches) == 4, "Keras must know the epoch's length"
+    lengths_by_label = {}
+    for ids, batch_labels in batches:
+        lengths = (ids != PADDING_ID).sum(axis=1)
+        assert ids.shape[1] == lengths.max(), "each batch is padded only to its longest review"
+        assert len(set(lengths >= 4)) == 1, "a batch never mixes the two buckets"
+        for row, length, label in zip(ids, lengths, batch_labels, strict=True):
+            assert (row[length:] == PADDING_ID).all(), "padding stays on the right"
+            lengths_by_label[label] = length
+    assert lengths_by_label == {i: len(t.split()) for i, t in enumerate(texts)}
+
+
+@pytest.mark.parametrize("boundaries", [(200, 100), (0, 100), (100, 100)])
+def test_make_dataset_rejects_bucket_boundaries_that_are_not_increasing_and_positive(
+    vectorizer, boundaries
+):
+    with pytest.raises(ValueError, match="increasing positive lengths"):
+        make_dataset(TEXTS, np.arange(3), vectorizer, bucket_boundaries=boundaries)

@@ -2,7 +2,8 @@
 
 Raw review strings go through :func:`standardize_review`; a :class:`ReviewVectorizer` maps words
 to integer ids (0 is padding, 1 is the out-of-vocabulary id) and cuts every review to a fixed
-length; :func:`make_dataset` builds a batched, cached, prefetched ``tf.data`` pipeline.
+length; :func:`make_dataset` builds a batched, cached, prefetched ``tf.data`` pipeline,
+optionally grouping reviews of similar length into the same batches.
 Notebook 06 explains each step.
 """
 
@@ -110,21 +111,55 @@ def make_dataset(
     batch_size: int = 64,
     shuffle: bool = False,
     seed: int = 0,
+    bucket_boundaries: Sequence[int] = (),
 ) -> tf.data.Dataset:
     """Batched ``(ids, label)`` pairs: vectorized once, cached in memory, then prefetched.
 
     The expensive text processing runs in the first epoch only (``cache``); ``prefetch`` lets
     the next batch be prepared while the model trains on the current one. With ``shuffle``,
     the order changes every epoch (after the cache, so it does not freeze one order).
+
+    With ``bucket_boundaries`` (review lengths in words, e.g. ``(100, 200, 300)``), each review
+    loses its padding and batches are drawn from one length bucket at a time, each padded
+    (on the right) only to its longest review. A recurrent layer runs one step per column, so
+    a batch of short reviews then costs a few dozen steps instead of ``sequence_length``. The
+    batches come out grouped by length, so the reviews' order changes even without
+    ``shuffle``: each label stays with its review, but predictions no longer line up with
+    ``texts``.
     """
     if len(texts) != len(labels):
         raise ValueError(f"Got {len(texts)} texts but {len(labels)} labels.")
+    if (
+        list(bucket_boundaries) != sorted(set(bucket_boundaries))
+        or min(bucket_boundaries, default=1) < 1
+    ):
+        raise ValueError(
+            f"bucket_boundaries must be increasing positive lengths, got {list(bucket_boundaries)}."
+        )
     dataset = tf.data.Dataset.from_tensor_slices((list(texts), np.asarray(labels)))
     dataset = dataset.batch(1024).map(
         lambda text, label: (vectorizer(text), label), num_parallel_calls=tf.data.AUTOTUNE
     )
     dataset = dataset.unbatch().apply(tf.data.experimental.assert_cardinality(len(texts)))
+    if bucket_boundaries:  # padding is only ever on the right, and no word has the id 0
+        dataset = dataset.map(lambda ids, label: (ids[: tf.math.count_nonzero(ids)], label))
     dataset = dataset.cache()
+    if bucket_boundaries:
+        # One pass now fills the cache and tells how many batches each bucket makes; Keras
+        # then knows the epoch's length instead of warning that the input "ran out of data".
+        lengths = dataset.map(lambda ids, label: tf.size(ids)).batch(4096)
+        lengths = np.concatenate([batch.numpy() for batch in lengths])
+        bucket_sizes = np.bincount(np.searchsorted(bucket_boundaries, lengths, side="right"))
+        batch_count = int(np.ceil(bucket_sizes / batch_size).sum())
     if shuffle:
         dataset = dataset.shuffle(len(texts), seed=seed, reshuffle_each_iteration=True)
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    if bucket_boundaries:
+        dataset = dataset.bucket_by_sequence_length(
+            element_length_func=lambda ids, label: tf.shape(ids)[0],
+            bucket_boundaries=list(bucket_boundaries),
+            bucket_batch_sizes=[batch_size] * (len(bucket_boundaries) + 1),
+            padding_values=(tf.constant(PADDING_ID, tf.int64), None),
+        ).apply(tf.data.experimental.assert_cardinality(batch_count))
+    else:
+        dataset = dataset.batch(batch_size)
+    return dataset.prefetch(tf.data.AUTOTUNE)
