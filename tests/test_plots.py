@@ -31,6 +31,17 @@ def test_plot_history_draws_train_and_validation_per_metric():
     plt.close(figure)
 
 
+@pytest.mark.parametrize("epochs", [2, 3, 7])
+def test_epoch_ticks_are_whole_numbers(epochs):
+    """Short runs must not get ticks at epoch 1.5 or 2.5 (matplotlib's default would)."""
+    figure = plot_history({"loss": [1.0 / (e + 1) for e in range(epochs)]}, metrics=("loss",))
+    figure.canvas.draw()
+    ticks = figure.axes[0].get_xticks()
+    assert len(ticks) >= 2
+    assert all(float(tick).is_integer() for tick in ticks), ticks
+    plt.close(figure)
+
+
 def test_plot_history_accepts_a_keras_history_object():
     history = keras.callbacks.History()
     history.history = {"loss": [1.0, 0.5]}

@@ -9,14 +9,18 @@ import numpy as np
 import pytest
 
 from utils.tasks import (
+    ADDING_TRIVIAL_MSE,
     CLOSE,
     DATE_FORMATS,
     FILLER,
     OPEN,
+    adding_problem,
     bracket_string,
     bracket_task,
     long_range_task,
     make_date_pairs,
+    recall_task,
+    recall_vocab_size,
 )
 
 
@@ -78,6 +82,120 @@ def test_long_range_task_labels_do_not_depend_on_distance():
 def test_long_range_task_rejects_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         long_range_task(**kwargs)
+
+
+# --- the adding problem -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("num_samples, length", [(1, 2), (5, 3), (300, 50)])
+def test_adding_problem_shapes_and_dtypes(num_samples, length):
+    x, y = adding_problem(num_samples, length)
+
+    assert x.shape == (num_samples, length, 2) and x.dtype == np.float32
+    assert y.shape == (num_samples,) and y.dtype == np.float32
+
+
+def test_adding_problem_target_is_the_sum_of_the_two_marked_numbers():
+    """Recomputed row by row with Python's sum over the steps whose marker is set."""
+    x, y = adding_problem(400, 17, seed=3)
+    for sequence, target in zip(x, y, strict=True):
+        marked = [value for value, marker in sequence if marker == 1.0]
+        assert len(marked) == 2
+        assert target == pytest.approx(sum(marked), abs=1e-6)
+    assert set(np.unique(x[..., 1])) == {0.0, 1.0}
+    assert x[..., 0].min() >= 0.0 and x[..., 0].max() < 1.0
+
+
+def test_adding_problem_puts_one_marker_in_each_half():
+    length = 40
+    x, _ = adding_problem(1000, length, seed=5)
+    positions = np.array([np.flatnonzero(markers) for markers in x[..., 1]])
+    assert (positions[:, 0] < length // 2).all() and (positions[:, 1] >= length // 2).all()
+    # Every position of each half is used: the markers are uniform over their halves.
+    assert set(positions[:, 0]) == set(range(length // 2))
+    assert set(positions[:, 1]) == set(range(length // 2, length))
+
+
+def test_adding_problem_trivial_predictor_scores_its_stated_mse():
+    """Answering 1.0 everywhere scores the variance of a sum of two U(0, 1) numbers, 1/6."""
+    _, y = adding_problem(200_000, 10, seed=0)
+    assert np.mean((y - 1.0) ** 2) == pytest.approx(ADDING_TRIVIAL_MSE, rel=0.01)
+    assert pytest.approx(2 / 12) == ADDING_TRIVIAL_MSE
+
+
+def test_adding_problem_is_deterministic_by_seed():
+    first, again, other = (adding_problem(20, 9, seed=s) for s in (1, 1, 2))
+
+    np.testing.assert_array_equal(first[0], again[0])
+    np.testing.assert_array_equal(first[1], again[1])
+    assert not np.array_equal(first[0], other[0])
+
+
+@pytest.mark.parametrize("num_samples, length", [(0, 10), (10, 1), (-1, 5)])
+def test_adding_problem_rejects_bad_arguments(num_samples, length):
+    with pytest.raises(ValueError, match="Need num_samples >= 1 and length >= 2"):
+        adding_problem(num_samples, length)
+
+
+# --- the recall task --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("num_keys, distance", [(1, 1), (3, 10), (2, 100)])
+def test_recall_task_shapes_and_dtypes(num_keys, distance):
+    x, y = recall_task(50, distance, num_keys=num_keys)
+
+    assert x.shape == (50, num_keys + distance + 1) and x.dtype == np.int32
+    assert y.shape == (50, num_keys) and y.dtype == np.int64
+
+
+@pytest.mark.parametrize("noise", ["symbols", "blank"])
+def test_recall_task_labels_are_the_keys_before_the_filler(noise):
+    """Recomputed from the token layout: keys, then ``distance`` filler tokens, then one cue."""
+    num_symbols, num_keys, distance = 6, 3, 12
+    x, y = recall_task(500, distance, num_keys, num_symbols, noise=noise, seed=7)
+    blank, cue = num_symbols + 1, num_symbols + 2
+    for tokens, labels in zip(x, y, strict=True):
+        keys, filler, last = tokens[:num_keys], tokens[num_keys:-1], tokens[-1]
+        assert [int(k) - 1 for k in keys] == list(labels)
+        assert len(filler) == distance and last == cue
+        if noise == "blank":
+            assert (filler == blank).all()
+        else:
+            assert filler.min() >= 1 and filler.max() <= num_symbols
+    assert set(np.unique(y)) == set(range(num_symbols))
+    assert x.max() < recall_vocab_size(num_symbols) and x.min() >= 1
+
+
+def test_recall_task_symbol_noise_uses_the_keys_alphabet_and_carries_no_label():
+    """Filler symbols cover the keys' whole alphabet and are independent of the first key."""
+    x, y = recall_task(8000, 6, num_symbols=4, seed=1)
+    filler = x[:, 1:-1]
+    assert set(np.unique(filler)) == set(np.unique(x[:, 0])) == {1, 2, 3, 4}
+    means = [filler[y[:, 0] == label].mean() for label in range(4)]
+    np.testing.assert_allclose(means, 2.5, atol=0.05)
+
+
+def test_recall_task_is_deterministic_by_seed():
+    first, again, other = (recall_task(30, 5, seed=s) for s in (2, 2, 3))
+
+    np.testing.assert_array_equal(first[0], again[0])
+    np.testing.assert_array_equal(first[1], again[1])
+    assert not np.array_equal(first[0], other[0])
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"num_samples": 0, "distance": 5}, "must be >= 1, got 0, 5, 1"),
+        ({"num_samples": 5, "distance": 0}, "must be >= 1, got 5, 0, 1"),
+        ({"num_samples": 5, "distance": 5, "num_keys": 0}, "must be >= 1, got 5, 5, 0"),
+        ({"num_samples": 5, "distance": 5, "num_symbols": 1}, "num_symbols must be >= 2"),
+        ({"num_samples": 5, "distance": 5, "noise": "silence"}, 'noise must be "symbols"'),
+    ],
+)
+def test_recall_task_rejects_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        recall_task(**kwargs)
 
 
 # --------------------------------------------------------------------------------------------

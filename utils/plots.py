@@ -7,6 +7,7 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 _LABELS = {"loss": "Loss", "accuracy": "Accuracy"}
 
@@ -67,6 +68,7 @@ def plot_histories(
                 )
     for axis, metric in zip(axes[0], metrics, strict=True):
         axis.set_xlabel("Epoch")
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))  # no epoch 1.5
         axis.set_ylabel(_LABELS.get(metric, metric))
         axis.set_title(f"{_LABELS.get(metric, metric)} per epoch")
         axis.grid(alpha=0.3)
