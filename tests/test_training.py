@@ -31,3 +31,13 @@ def test_epoch_timer_records_each_epoch_and_skips_the_first_in_the_mean():
 def test_epoch_timer_before_training_raises():
     with pytest.raises(ValueError, match=r"pass the timer to model\.fit"):
         _ = EpochTimer().seconds_per_epoch
+
+
+def test_median_epoch_time_ignores_the_first_epoch_and_one_slow_epoch():
+    timer = EpochTimer()
+    timer.epoch_seconds = [9.0, 1.0, 1.2, 30.0, 1.1]  # compiling first epoch, one outlier
+    assert timer.median_seconds_per_epoch == pytest.approx(1.15)
+    timer.epoch_seconds = [4.0]  # a single epoch is all there is
+    assert timer.median_seconds_per_epoch == pytest.approx(4.0)
+    with pytest.raises(ValueError, match=r"pass the timer to model\.fit"):
+        _ = EpochTimer().median_seconds_per_epoch

@@ -9,11 +9,14 @@ Each module keeps its dependencies narrow so that it can be read on its own:
 - ``numpy_rnn``: NumPy references of SimpleRNN, LSTM and GRU, and the Elman network with
   backpropagation through time written out by hand (NumPy only).
 - ``cells``: the peephole and coupled LSTM cells as Keras layers (``keras.ops`` only).
-- ``tasks``: synthetic tasks with known answers: long-range memory, bracket matching, dates.
+- ``tasks``: synthetic tasks with known answers: the adding problem, recall, long-range memory,
+  bracket matching, dates.
+- ``memory``: the long-memory benchmark (train on the adding problem, climb the lengths).
 - ``decoding``: temperature sampling and a model-agnostic beam search (NumPy only).
 - ``cudnn``: whether a recurrent layer, or a mask, can use the cuDNN kernel.
 - ``training``: the epoch timer behind every seconds-per-epoch column.
 - ``plots``: training curves from Keras ``History`` objects.
+- ``diagrams``: the LSTM and GRU cells drawn as diagrams, in the lecture's symbols.
 - ``results``: the results tables that notebooks print and the README collects.
 """
 

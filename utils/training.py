@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 import time
 
 import keras
@@ -33,3 +34,14 @@ class EpochTimer(keras.callbacks.Callback):
             raise ValueError("No epoch has finished yet: pass the timer to model.fit first.")
         steady = self.epoch_seconds[1:] or self.epoch_seconds
         return sum(steady) / len(steady)
+
+    @property
+    def median_seconds_per_epoch(self) -> float:
+        """Median epoch time, leaving out the first epoch (graph tracing) when there are others.
+
+        Robust to the odd slow epoch (another process, a garbage collection), which the mean
+        is not.
+        """
+        if not self.epoch_seconds:
+            raise ValueError("No epoch has finished yet: pass the timer to model.fit first.")
+        return statistics.median(self.epoch_seconds[1:] or self.epoch_seconds)

@@ -1,0 +1,104 @@
+"""Tests for utils.memory: the long-memory benchmark's data, judging and ladder."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from utils.memory import (
+    SOLVED_FRACTION,
+    Budget,
+    MemoryRun,
+    adding_data,
+    adding_model,
+    climb,
+    longest_solved,
+    median_longest_solved,
+    train_on_adding,
+)
+from utils.tasks import ADDING_TRIVIAL_MSE
+
+TINY = Budget(num_train=64, num_validation=32, num_test=32, max_epochs=2, batch_size=32)
+
+
+def _run(length: int, relative_mse: float, seed: int = 0) -> MemoryRun:
+    return MemoryRun(length, seed, relative_mse * ADDING_TRIVIAL_MSE, 1, 0.1, 10)
+
+
+def test_solved_means_below_a_tenth_of_the_trivial_mse():
+    assert SOLVED_FRACTION == 0.1
+    assert _run(10, 0.099).solved and not _run(10, 0.101).solved
+    assert _run(10, 0.5).relative_mse == pytest.approx(0.5)
+
+
+def test_adding_data_depends_on_the_seed_only_and_splits_do_not_overlap():
+    (x_train, _), (x_val, _), (x_test, _) = adding_data(20, seed=4, budget=TINY)
+    (again, _), _, _ = adding_data(20, seed=4, budget=TINY)
+    (other, _), _, _ = adding_data(20, seed=5, budget=TINY)
+    np.testing.assert_array_equal(x_train, again)
+    assert not np.array_equal(x_train, other)
+    assert x_train.shape == (64, 20, 2) and x_val.shape == x_test.shape == (32, 20, 2)
+    assert not np.array_equal(x_val, x_test)
+
+
+def test_adding_model_reads_the_last_state_into_one_number():
+    model = adding_model(keras.layers.SimpleRNN(3), 7)
+    assert model.input_shape == (None, 7, 2) and model.output_shape == (None, 1)
+
+
+def test_train_on_adding_reports_a_reproducible_run():
+    first, model = train_on_adding(lambda: keras.layers.GRU(4), 6, seed=1, budget=TINY)
+    again, _ = train_on_adding(lambda: keras.layers.GRU(4), 6, seed=1, budget=TINY)
+    assert first.length == 6 and first.seed == 1 and 1 <= first.epochs <= TINY.max_epochs
+    assert first.params == 3 * (4 * (2 + 4) + 2 * 4)  # GRU(4) on 2 features, reset_after
+    assert first.test_mse == pytest.approx(again.test_mse, rel=1e-5)
+    _, (x_test, y_test) = adding_data(6, 1, TINY)[1:]
+    mse = float(np.mean((model.predict(x_test, verbose=0)[:, 0] - y_test) ** 2))
+    assert first.test_mse == pytest.approx(mse, rel=1e-4)
+
+
+def test_adjust_is_applied_before_training():
+    seen = []
+
+    def zero_kernel(layer, length):
+        seen.append(length)
+        layer.cell.kernel.assign(np.zeros(layer.cell.kernel.shape))
+
+    budget = Budget(num_train=8, num_validation=8, num_test=8, max_epochs=1, learning_rate=0.0)
+    _, model = train_on_adding(lambda: keras.layers.SimpleRNN(2), 5, 0, budget, zero_kernel)
+    assert seen == [5]
+    np.testing.assert_array_equal(model.layers[1].cell.kernel.numpy(), 0.0)
+
+
+def test_climb_stops_at_the_first_failure(monkeypatch):
+    outcomes = {10: 0.01, 20: 0.05, 40: 0.5, 80: 0.01}
+    calls = []
+
+    def fake_train(make_layer, length, seed, budget, adjust):
+        calls.append(length)
+        return _run(length, outcomes[length], seed), None
+
+    monkeypatch.setattr("utils.memory.train_on_adding", fake_train)
+    reported = []
+    runs = climb(lambda: None, [10, 20, 40, 80], seed=3, report=reported.append)
+    assert calls == [10, 20, 40] and reported == runs
+    assert longest_solved(runs) == 20
+
+
+def test_climb_rejects_lengths_out_of_order():
+    with pytest.raises(ValueError, match="increasing and distinct"):
+        climb(lambda: None, [50, 25], seed=0)
+
+
+def test_longest_solved_and_its_median_over_seeds():
+    assert longest_solved([_run(25, 0.5)]) == 0
+    climbs = [
+        [_run(25, 0.0), _run(50, 0.0), _run(100, 0.9)],
+        [_run(25, 0.0), _run(50, 0.9)],
+        [_run(25, 0.0), _run(50, 0.0), _run(100, 0.0)],
+    ]
+    assert [longest_solved(c) for c in climbs] == [50, 25, 100]
+    assert median_longest_solved(climbs) == 50
+    with pytest.raises(ValueError, match="at least one seed"):
+        median_longest_solved([])
