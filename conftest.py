@@ -1,7 +1,71 @@
-"""Test-session defaults: the test suite runs the notebooks in quick mode unless told otherwise."""
+"""Test-session defaults, and the check that every notebook prints the same numbers twice.
+
+The test suite runs the notebooks in quick mode unless told otherwise. nbval executes each
+notebook once (comparing the cells marked ``# NBVAL_CHECK_OUTPUT`` with the stored outputs); we
+keep what every cell printed in that run, and after all notebooks have run, execute each one a
+second time in a fresh kernel and require the same text outputs, timings aside. An unseeded
+random draw anywhere in a notebook or in ``utils`` makes the two runs differ and fails the suite.
+"""
+
+from __future__ import annotations
 
 import os
+from pathlib import Path
+
+import pytest
 
 # Set before any notebook kernel starts, so every kernel nbval launches inherits it.
 # Run `RNN_QUICK=0 pytest notebooks` to execute the notebooks in full mode instead.
 os.environ.setdefault("RNN_QUICK", "1")
+
+_FIRST_RUN: dict[Path, dict[int, str]] = {}  # notebook -> code cell number -> text it printed
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    """Keep the text each nbval cell printed (nbval stores it on the item as it runs)."""
+    yield
+    outputs = getattr(item, "test_outputs", None)
+    if outputs is not None and hasattr(item, "cell_num"):
+        from tools.check_reproducible import output_text
+
+        path = Path(str(item.parent.fspath))
+        _FIRST_RUN.setdefault(path, {})[item.cell_num] = "".join(map(output_text, outputs))
+
+
+class SecondRun(pytest.Item):
+    """Execute one notebook again and compare its text outputs with nbval's run of it."""
+
+    def __init__(self, *, notebook: Path, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.notebook = notebook
+
+    def runtest(self) -> None:
+        from tools.check_reproducible import differences, execute, text_outputs
+
+        first = _FIRST_RUN.get(self.notebook)
+        if not first:
+            pytest.skip("nbval did not run this notebook in this session")
+        second = text_outputs(execute(self.notebook, quick=None))
+        first_run = [first.get(i, "") for i in range(len(second))]
+        found = differences(first_run, second, labels=("nbval run", "second run"))
+        if found:
+            report = "\n".join(f"--- code cell {number}\n{diff}" for number, diff in found)
+            raise AssertionError(
+                f"{self.notebook.name} printed different numbers in two runs (timings aside); "
+                f"seed the random draws of these cells:\n{report}"
+            )
+
+    def reportinfo(self):
+        return self.notebook, None, f"{self.notebook.name}: second run prints the same"
+
+
+def pytest_collection_modifyitems(session: pytest.Session, items: list[pytest.Item]) -> None:
+    """After all collected items, one :class:`SecondRun` per notebook that nbval collected."""
+    notebooks = dict.fromkeys(
+        Path(str(item.parent.fspath)) for item in items if hasattr(item, "cell_num")
+    )
+    items.extend(
+        SecondRun.from_parent(session, name=f"{path.stem}::second_run", notebook=path)
+        for path in notebooks
+    )

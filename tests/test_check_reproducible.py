@@ -1,0 +1,123 @@
+"""Tests for tools/check_reproducible.py: what counts as a timing, and the check end to end."""
+
+from __future__ import annotations
+
+import os
+
+import nbformat
+import pytest
+
+from tools.check_reproducible import MASK, differences, execute, main, mask_timings, text_outputs
+
+
+@pytest.mark.parametrize(
+    "line, expected",
+    [
+        (
+            "188/188 - 10s - 51ms/step - accuracy: 0.6848",
+            f"188/188 - {MASK} - {MASK}/step - accuracy: 0.6848",
+        ),
+        (
+            "Executed top to bottom in full mode in 2 min 10 s.",
+            f"Executed top to bottom in full mode in {MASK} {MASK}.",
+        ),
+        (
+            "LSTM  4,480 parameters  2.61 s per epoch",
+            f"LSTM  {MASK} parameters  {MASK} per epoch",
+        ),
+        (
+            "dropout is 1.44x faster than recurrent_dropout",
+            f"dropout is {MASK} faster than recurrent_dropout",
+        ),
+        ("test accuracy 0.882 after 4 epochs", "test accuracy 0.882 after 4 epochs"),
+        ("perplexity 5.144, loss 1.638", "perplexity 5.144, loss 1.638"),
+    ],
+)
+def test_mask_timings_masks_time_and_keeps_results(line, expected):
+    assert mask_timings(line) == expected
+
+
+def test_mask_timings_masks_timing_columns_of_tables_only():
+    table = (
+        "| model | params | seconds_per_epoch | test_accuracy |\n"
+        "|---|---:|---:|---:|\n"
+        "| LSTM(32) | 328,353 | 12.7 | 0.810 |\n"
+        "\n"
+        "caption 3 seeds"
+    )
+    masked = mask_timings(table).splitlines()
+    assert masked[0] == "| model | params | seconds_per_epoch | test_accuracy |"
+    assert masked[2] == f"| LSTM(32) | 328,353 | {MASK} | 0.810 |"
+    assert masked[4] == "caption 3 seeds"
+
+
+def _notebook(*sources: str, outputs: list[list[dict]] | None = None) -> nbformat.NotebookNode:
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_markdown_cell("# title")]
+    for number, source in enumerate(sources):
+        cell = nbformat.v4.new_code_cell(source)
+        cell.outputs = [nbformat.from_dict(o) for o in (outputs[number] if outputs else [])]
+        notebook.cells.append(cell)
+    return notebook
+
+
+def test_text_outputs_keep_stdout_and_rendered_text_but_not_stderr_or_images():
+    outputs = [
+        [
+            {"output_type": "stream", "name": "stdout", "text": "loss 0.5\n"},
+            {"output_type": "stream", "name": "stderr", "text": "a warning\n"},
+            {
+                "output_type": "display_data",
+                "data": {"image/png": "AAA", "text/plain": "<Figure size 10x10>"},
+                "metadata": {},
+            },
+        ],
+        [{"output_type": "display_data", "data": {"text/markdown": "| a |"}, "metadata": {}}],
+    ]
+    notebook = _notebook("print('loss')", "show()", outputs=outputs)
+    assert text_outputs(notebook) == ["loss 0.5\n<Figure size 10x10>", "| a |"]
+
+
+def test_differences_number_code_cells_from_one_and_ignore_timings():
+    stored = ["epoch 1: 3.2 s, loss 0.51", "accuracy 0.90"]
+    assert differences(stored, ["epoch 1: 9.9 s, loss 0.51", "accuracy 0.90"]) == []
+    found = differences(stored, ["epoch 1: 3.2 s, loss 0.52", "accuracy 0.90"])
+    assert [number for number, _ in found] == [1]
+    assert "-epoch 1: <time>, loss 0.51" in found[0][1]
+    assert "+epoch 1: <time>, loss 0.52" in found[0][1]
+    with pytest.raises(ValueError, match="1 and 2 code cells"):
+        differences(["a"], ["a", "b"])
+
+
+def test_script_passes_a_seeded_notebook_and_fails_an_unseeded_one(tmp_path, capsys):
+    seeded = tmp_path / "seeded.ipynb"
+    nbformat.write(
+        _notebook(
+            "import numpy as np\nprint(np.random.default_rng(0).random())",
+            outputs=[[{"output_type": "stream", "name": "stdout", "text": "0.6369616873214543\n"}]],
+        ),
+        seeded,
+    )
+    unseeded = tmp_path / "unseeded.ipynb"
+    nbformat.write(
+        _notebook(
+            "import numpy as np\nprint(np.random.random())",
+            outputs=[[{"output_type": "stream", "name": "stdout", "text": "0.5\n"}]],
+        ),
+        unseeded,
+    )
+    assert main([str(seeded)]) == 0
+    assert "seeded.ipynb: reproduces" in capsys.readouterr().out
+    assert main([str(unseeded), str(seeded)]) == 1
+    printed = capsys.readouterr().out
+    assert "unseeded.ipynb: 1 cell(s) differ" in printed and "--- code cell 1" in printed
+
+
+def test_execute_runs_in_the_chosen_mode_and_restores_the_environment(tmp_path, monkeypatch):
+    path = tmp_path / "mode.ipynb"
+    nbformat.write(_notebook("import os\nprint(os.environ.get('RNN_QUICK'))"), path)
+    monkeypatch.setenv("RNN_QUICK", "1")
+    assert text_outputs(execute(path, quick=False)) == ["0\n"]
+    assert text_outputs(execute(path, quick=None)) == ["1\n"]
+    assert os.environ["RNN_QUICK"] == "1"
+    assert nbformat.read(path, as_version=4).cells[1].outputs == []  # the file is not modified

@@ -1,0 +1,186 @@
+"""Re-execute notebooks in a fresh kernel and compare what they print with what they printed before.
+
+A learner who re-runs a notebook should see the numbers its prose talks about. This script runs
+each notebook top to bottom in a new kernel, in full mode (the mode of the stored outputs),
+compares every code cell's text output with the stored one, and prints the cells that differ. Lines may differ only
+in what reports time (seconds per epoch, ms/step, wall time): those numbers are masked before
+comparing, as are the timing columns of results tables.
+
+    python tools/check_reproducible.py notebooks/08_text_generation_and_beam_search.ipynb
+    python tools/check_reproducible.py notebooks/0[1-4]_*.ipynb
+
+Exit status 0 when every notebook reproduces, 1 otherwise. The test suite uses the same
+functions to execute every notebook twice in quick mode (see the root ``conftest.py``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import difflib
+import os
+import re
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from nbclient import NotebookClient
+
+MASK = "<time>"
+_NUMBER = r"\d+(?:[.,]\d+)*(?:\.\d+)?"
+_TIME_TOKEN = re.compile(
+    rf"{_NUMBER}\s*(?:ms|µs|us|s|sec|secs|seconds?|min|mins|minutes?|h|hours?)(?![A-Za-z])"
+)
+_TIMING_WORDS = re.compile(
+    r"per epoch|s/epoch|seconds|wall|faster|slower|speed|time[ds]?\b|timing", re.IGNORECASE
+)
+_ANY_NUMBER = re.compile(rf"[-+]?{_NUMBER}(?:[eE][-+]?\d+)?x?")
+_TIMING_COLUMN = re.compile(r"second|time|_ms\b|speed", re.IGNORECASE)
+
+
+def _mask_table_columns(lines: list[str]) -> list[str]:
+    """Mask the cells of Markdown-table columns named after a time (``seconds_per_epoch``)."""
+    masked, timing_columns = [], set()
+    for line in lines:
+        if not line.startswith("|"):
+            timing_columns = set()
+            masked.append(line)
+            continue
+        cells = line.strip().strip("|").split("|")
+        if not timing_columns and not set(line) <= set("|-: "):
+            header = [cell.strip() for cell in cells]
+            found = {i for i, name in enumerate(header) if _TIMING_COLUMN.search(name)}
+            if found:
+                timing_columns = found
+                masked.append(line)
+                continue
+        if timing_columns and not set(line) <= set("|-: "):
+            cells = [f" {MASK} " if i in timing_columns else c for i, c in enumerate(cells)]
+            line = "|" + "|".join(cells) + "|"
+        masked.append(line)
+    return masked
+
+
+def mask_timings(text: str) -> str:
+    """``text`` with every number that reports time replaced by ``<time>``.
+
+    Masked: a number with a time unit (``12.3 s``, ``51ms/step``, ``2 min 10 s``); every number on
+    a line that talks about time (``per epoch``, ``seconds``, ``faster``, ``speed``, ...), since
+    ratios of timings move with them; and the cells of table columns named after time
+    (``seconds_per_epoch``). Everything else, accuracies and losses included, is kept.
+    """
+    lines = []
+    for line in _mask_table_columns(text.splitlines()):
+        if line.startswith("|"):
+            lines.append(line)
+        elif _TIMING_WORDS.search(line):
+            lines.append(_ANY_NUMBER.sub(MASK, _TIME_TOKEN.sub(MASK, line)))
+        else:
+            lines.append(_TIME_TOKEN.sub(MASK, line))
+    return "\n".join(lines)
+
+
+def output_text(output: Mapping[str, Any]) -> str:
+    """The text a reader sees for one output: stdout, rendered Markdown/plain text, or an error.
+
+    stderr (warnings) and images are left out: they are not numbers the prose quotes.
+    """
+    kind = output.get("output_type")
+    if kind == "stream":
+        return "".join(output.get("text", "")) if output.get("name") == "stdout" else ""
+    if kind in ("execute_result", "display_data"):
+        data = output.get("data", {})
+        for mime in ("text/markdown", "text/plain"):
+            if mime in data:
+                return "".join(data[mime])
+        return ""
+    if kind == "error":
+        return f"{output.get('ename')}: {output.get('evalue')}"
+    return ""
+
+
+def text_outputs(notebook: Mapping[str, Any]) -> list[str]:
+    """One string per code cell, in order: everything the cell printed or displayed as text."""
+    return [
+        "".join(output_text(output) for output in cell.get("outputs", []))
+        for cell in notebook["cells"]
+        if cell["cell_type"] == "code"
+    ]
+
+
+def differences(
+    stored: Sequence[str], fresh: Sequence[str], labels: tuple[str, str] = ("stored", "re-run")
+) -> list[tuple[int, str]]:
+    """``(code cell number, unified diff)`` for each cell whose masked outputs differ.
+
+    Code cells are numbered from 1, as Jupyter's execution counts number them; ``labels`` name
+    the two runs in the diff.
+    """
+    if len(stored) != len(fresh):
+        raise ValueError(f"The runs have {len(stored)} and {len(fresh)} code cells.")
+    found = []
+    for number, (before, after) in enumerate(zip(stored, fresh, strict=True), start=1):
+        before_lines = mask_timings(before).splitlines()
+        after_lines = mask_timings(after).splitlines()
+        if before_lines != after_lines:
+            diff = difflib.unified_diff(before_lines, after_lines, *labels, lineterm="")
+            found.append((number, "\n".join(diff)))
+    return found
+
+
+@contextmanager
+def _quick_mode(quick: bool | None) -> Iterator[None]:
+    """Set ``RNN_QUICK`` for kernels started inside the block (``None``: leave it as it is)."""
+    saved = os.environ.get("RNN_QUICK")
+    if quick is not None:
+        os.environ["RNN_QUICK"] = "1" if quick else "0"
+    try:
+        yield
+    finally:
+        if saved is None:
+            del os.environ["RNN_QUICK"]
+        else:
+            os.environ["RNN_QUICK"] = saved
+
+
+def execute(path: Path, quick: bool | None, timeout: int | None = None) -> dict:
+    """Run a copy of the notebook at ``path`` top to bottom in a fresh kernel; return it.
+
+    ``quick`` chooses the mode (``None``: whatever ``RNN_QUICK`` says now). The kernel starts in
+    the notebook's folder, as Jupyter starts it; the file is not modified.
+    """
+    notebook = nbformat.read(path, as_version=4)
+    fresh = copy.deepcopy(notebook)
+    with _quick_mode(quick):
+        client = NotebookClient(
+            fresh,
+            timeout=timeout,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(path.parent)}},
+        )
+        client.execute()
+    return fresh
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Check each notebook named on the command line; print what differs; return 0 or 1."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("notebooks", nargs="+", type=Path)
+    args = parser.parse_args(argv)
+    failed = 0
+    for path in args.notebooks:
+        stored = text_outputs(nbformat.read(path, as_version=4))
+        found = differences(stored, text_outputs(execute(path, quick=False)))
+        verdict = "reproduces" if not found else f"{len(found)} cell(s) differ"
+        print(f"{path}: {verdict} (timings aside)")
+        for number, diff in found:
+            print(f"--- code cell {number}\n{diff}")
+        failed += bool(found)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
