@@ -142,3 +142,29 @@ def test_make_dataset_rejects_bucket_boundaries_that_are_not_increasing_and_posi
 ):
     with pytest.raises(ValueError, match="increasing positive lengths"):
         make_dataset(TEXTS, np.arange(3), vectorizer, bucket_boundaries=boundaries)
+
+
+def test_defaults_the_notebooks_rely_on_are_pinned():
+    """The sentiment notebooks' prose depends on these defaults: changing one must fail a test.
+
+    Reviews keep their *last* words (the verdict usually comes at the end), pad on the right
+    (what cuDNN's masking requires), and ``make_dataset`` neither shuffles nor buckets unless
+    asked, with a fixed seed when it does shuffle.
+    """
+    layer = ReviewVectorizer(max_tokens=6, sequence_length=3)
+    assert layer.keep == "end"
+    layer.adapt(TEXTS)
+    bad = layer.get_vocabulary().index("bad")
+    movie = layer.get_vocabulary().index("movie")
+    assert layer(tf.constant(["movie bad bad bad"])).numpy().tolist() == [[bad, bad, bad]]
+    assert layer(tf.constant(["bad movie"])).numpy().tolist() == [[bad, movie, PADDING_ID]]
+
+    texts, labels = [f"movie {'bad ' * (i % 3)}" for i in range(12)], np.arange(12)
+    unshuffled = make_dataset(texts, labels, layer, batch_size=12)
+    np.testing.assert_array_equal(next(iter(unshuffled))[1], labels)
+    assert next(iter(unshuffled))[0].shape == (12, 3)  # no bucketing: full-length rows
+    default_seed, seed_zero = (
+        make_dataset(texts, labels, layer, batch_size=12, shuffle=True, **kwargs)
+        for kwargs in ({}, {"seed": 0})
+    )
+    np.testing.assert_array_equal(next(iter(default_seed))[1], next(iter(seed_zero))[1])
