@@ -2,9 +2,9 @@
 
 A learner who re-runs a notebook should see the numbers its prose talks about. This script runs
 each notebook top to bottom in a new kernel, in full mode (the mode of the stored outputs),
-compares every code cell's text output with the stored one, and prints the cells that differ. Lines may differ only
-in what reports time (seconds per epoch, ms/step, wall time): those numbers are masked before
-comparing, as are the timing columns of results tables.
+compares every code cell's text output with the stored one, and prints the cells that differ.
+Lines may differ only in what reports time (seconds per epoch, ms/step, wall time): those numbers
+are masked before comparing, as are the timing columns of results tables.
 
     python tools/check_reproducible.py notebooks/08_text_generation_and_beam_search.ipynb
     python tools/check_reproducible.py notebooks/0[1-4]_*.ipynb
