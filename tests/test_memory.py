@@ -8,8 +8,10 @@ import pytest
 
 from utils.memory import (
     SOLVED_FRACTION,
+    STOP_FRACTION,
     Budget,
     MemoryRun,
+    StopWhenSolved,
     adding_data,
     adding_model,
     climb,
@@ -30,6 +32,19 @@ def test_solved_means_below_a_tenth_of_the_trivial_mse():
     assert SOLVED_FRACTION == 0.1
     assert _run(10, 0.099).solved and not _run(10, 0.101).solved
     assert _run(10, 0.5).relative_mse == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize(
+    "relative_val_mse, stops", [(0.049, True), (0.051, False), (0.09, False), (0.5, False)]
+)
+def test_training_stops_only_with_a_margin_below_the_solved_threshold(relative_val_mse, stops):
+    """Stopping right under the threshold would leave the test MSE on either side of it."""
+    assert STOP_FRACTION == SOLVED_FRACTION / 2
+    callback = StopWhenSolved()
+    callback.set_model(adding_model(keras.layers.SimpleRNN(2), 3))
+    callback.model.stop_training = False
+    callback.on_epoch_end(0, {"loss": 0.1, "val_loss": relative_val_mse * ADDING_TRIVIAL_MSE})
+    assert callback.model.stop_training is stops
 
 
 def test_adding_data_depends_on_the_seed_only_and_splits_do_not_overlap():
