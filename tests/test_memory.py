@@ -14,6 +14,7 @@ from utils.memory import (
     StopWhenSolved,
     adding_data,
     adding_model,
+    chrono_initialisation,
     climb,
     longest_solved,
     median_longest_solved,
@@ -117,3 +118,22 @@ def test_longest_solved_and_its_median_over_seeds():
     assert median_longest_solved(climbs) == 50
     with pytest.raises(ValueError, match="at least one seed"):
         median_longest_solved([])
+
+
+def test_chrono_initialisation_sets_log_uniform_forget_biases_and_opposite_input_biases():
+    layer = keras.layers.LSTM(50)
+    layer.build((None, None, 2))
+    kernel_before = layer.cell.kernel.numpy().copy()
+    chrono_initialisation(layer, length=100, seed=3)
+    bias = layer.cell.bias.numpy()
+    input_bias, forget_bias, rest = bias[:50], bias[50:100], bias[100:]
+    np.testing.assert_allclose(input_bias, -forget_bias)
+    np.testing.assert_array_equal(rest, 0.0)
+    assert forget_bias.min() >= 0.0 and forget_bias.max() <= np.log(99) + 1e-6
+    # Time constants u = exp(b) are spread over [1, 99]: some short memories, some long.
+    assert np.exp(forget_bias).min() < 10 and np.exp(forget_bias).max() > 50
+    np.testing.assert_array_equal(layer.cell.kernel.numpy(), kernel_before)
+    again = keras.layers.LSTM(50)
+    again.build((None, None, 2))
+    chrono_initialisation(again, length=100, seed=3)
+    np.testing.assert_array_equal(again.cell.bias.numpy(), bias)

@@ -195,3 +195,18 @@ def median_longest_solved(climbs: Sequence[Sequence[MemoryRun]]) -> float:
     if not climbs:
         raise ValueError("Pass the climbs of at least one seed.")
     return statistics.median(longest_solved(runs) for runs in climbs)
+
+
+def chrono_initialisation(layer: keras.layers.LSTM, length: int, seed: int = 0) -> None:
+    """Chrono initialisation (Tallec & Ollivier, 2018) of a built ``keras.layers.LSTM``.
+
+    Forget-gate biases ``log(u)`` with ``u ~ U(1, length - 1)`` and input-gate biases their
+    negatives, so that fresh units keep their memory for between 1 and about ``length`` steps
+    instead of the few steps Keras's start (forget bias 1, ``σ(1) ≈ 0.73``) gives them. Use it
+    as ``adjust`` in :func:`train_on_adding`. Notebook 05 derives it.
+    """
+    units = layer.cell.units
+    keep_bias = np.log(np.random.default_rng(seed).uniform(1, max(length - 1, 1), units))
+    bias = np.zeros(layer.cell.bias.shape, dtype="float32")
+    bias[:units], bias[units : 2 * units] = -keep_bias, keep_bias  # Keras's blocks i, f, c, o
+    layer.cell.bias.assign(bias)
