@@ -121,3 +121,24 @@ def test_execute_runs_in_the_chosen_mode_and_restores_the_environment(tmp_path, 
     assert text_outputs(execute(path, quick=None)) == ["1\n"]
     assert os.environ["RNN_QUICK"] == "1"
     assert nbformat.read(path, as_version=4).cells[1].outputs == []  # the file is not modified
+
+
+def test_mask_timings_masks_timing_blocks_and_timing_columns_of_printed_tables():
+    block = (
+        "seconds for one epoch:\n"
+        "pipeline              data alone  GRU model\n"
+        "naive (Python)              0.08       0.75\n"
+        "\n"
+        "accuracy 0.91"
+    )
+    assert mask_timings(block).splitlines()[2] == f"naive (Python)              {MASK}       {MASK}"
+    assert mask_timings(block).splitlines()[4] == "accuracy 0.91"
+    table = (
+        "                1 week  params  s/epoch (26-step)\n"
+        "model                                            \n"
+        "Dense            0.334  10,874              0.119\n"
+        "GRU              0.302   4,410              2.228\n"
+    )
+    rows = mask_timings(table).splitlines()
+    assert rows[2] == f"Dense            0.334  10,874              {MASK}"
+    assert rows[3] == f"GRU              0.302   4,410              {MASK}"

@@ -39,6 +39,7 @@ _TIMING_WORDS = re.compile(
 )
 _ANY_NUMBER = re.compile(rf"[-+]?{_NUMBER}(?:[eE][-+]?\d+)?x?")
 _TIMING_COLUMN = re.compile(r"second|time|_ms\b|speed", re.IGNORECASE)
+_TIMING_HEADER = re.compile(r"s/epoch(?: \([^)]*\))?|seconds?_per_epoch|seconds?/epoch")
 
 
 def _mask_table_columns(lines: list[str]) -> list[str]:
@@ -64,22 +65,41 @@ def _mask_table_columns(lines: list[str]) -> list[str]:
     return masked
 
 
+def _mask_numbers_in_spans(line: str, spans: Sequence[tuple[int, int]]) -> str:
+    """``line`` with every number that overlaps one of the character ``spans`` masked."""
+    pieces, last = [], 0
+    for match in _ANY_NUMBER.finditer(line):
+        if any(match.start() < end and start < match.end() for start, end in spans):
+            pieces += [line[last : match.start()], MASK]
+            last = match.end()
+    return "".join([*pieces, line[last:]])
+
+
 def mask_timings(text: str) -> str:
     """``text`` with every number that reports time replaced by ``<time>``.
 
     Masked: a number with a time unit (``12.3 s``, ``51ms/step``, ``2 min 10 s``); every number on
     a line that talks about time (``per epoch``, ``seconds``, ``faster``, ``speed``, ...), since
-    ratios of timings move with them; and the cells of table columns named after time
-    (``seconds_per_epoch``). Everything else, accuracies and losses included, is kept.
+    ratios of timings move with them; every number of a block that such a line introduces with a
+    colon (``seconds for one epoch:``), up to the next blank line; the column of a printed table
+    whose header names a time (``s/epoch``, ``seconds_per_epoch``), and the same column of a
+    Markdown table. Everything else, accuracies and losses included, is kept.
     """
-    lines = []
+    lines, timing_block, timing_spans = [], False, []
     for line in _mask_table_columns(text.splitlines()):
-        if line.startswith("|"):
-            lines.append(line)
-        elif _TIMING_WORDS.search(line):
-            lines.append(_ANY_NUMBER.sub(MASK, _TIME_TOKEN.sub(MASK, line)))
+        if not line.strip():
+            timing_block, timing_spans = False, []
+        elif line.startswith("|"):
+            pass
+        elif timing_block:
+            line = _ANY_NUMBER.sub(MASK, line)
+        elif _TIMING_WORDS.search(line):  # before masking: the mask itself reads "time"
+            timing_block = line.rstrip().endswith(":")
+            timing_spans += [match.span() for match in _TIMING_HEADER.finditer(line)]
+            line = _ANY_NUMBER.sub(MASK, _TIME_TOKEN.sub(MASK, line))
         else:
-            lines.append(_TIME_TOKEN.sub(MASK, line))
+            line = _TIME_TOKEN.sub(MASK, _mask_numbers_in_spans(line, timing_spans))
+        lines.append(line)
     return "\n".join(lines)
 
 
