@@ -89,23 +89,17 @@ def test_differences_number_code_cells_from_one_and_ignore_timings():
         differences(["a"], ["a", "b"])
 
 
+def _printing_notebook(path, source: str, stored: str) -> None:
+    """Write a one-cell notebook at ``path`` whose stored stdout is ``stored``."""
+    output = {"output_type": "stream", "name": "stdout", "text": stored}
+    nbformat.write(_notebook(source, outputs=[[output]]), path)
+
+
 def test_script_passes_a_seeded_notebook_and_fails_an_unseeded_one(tmp_path, capsys):
-    seeded = tmp_path / "seeded.ipynb"
-    nbformat.write(
-        _notebook(
-            "import numpy as np\nprint(np.random.default_rng(0).random())",
-            outputs=[[{"output_type": "stream", "name": "stdout", "text": "0.6369616873214543\n"}]],
-        ),
-        seeded,
-    )
-    unseeded = tmp_path / "unseeded.ipynb"
-    nbformat.write(
-        _notebook(
-            "import numpy as np\nprint(np.random.random())",
-            outputs=[[{"output_type": "stream", "name": "stdout", "text": "0.5\n"}]],
-        ),
-        unseeded,
-    )
+    seeded, unseeded = tmp_path / "seeded.ipynb", tmp_path / "unseeded.ipynb"
+    seeded_source = "import numpy as np\nprint(np.random.default_rng(0).random())"
+    _printing_notebook(seeded, seeded_source, "0.6369616873214543\n")
+    _printing_notebook(unseeded, "import numpy as np\nprint(np.random.random())", "0.5\n")
     assert main([str(seeded)]) == 0
     assert "seeded.ipynb: reproduces" in capsys.readouterr().out
     assert main([str(unseeded), str(seeded)]) == 1
