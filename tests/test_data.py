@@ -215,3 +215,41 @@ def test_shakespeare_offline_error_names_url_and_env_var(isolated):
 def test_rnn_data_dir_is_searched_before_the_project_folder(isolated, tmp_path, monkeypatch):
     monkeypatch.setenv(data.DATA_DIR_ENV_VAR, str(tmp_path / "mine"))
     assert data.data_dirs() == [tmp_path / "mine", isolated]
+
+
+def fake_imdb(monkeypatch, per_half: int = 100) -> None:
+    """Replace load_imdb with two labelled halves whose texts name their split and position."""
+
+    def load(split: str) -> tuple[list[str], np.ndarray]:
+        labels = np.arange(per_half, dtype=np.int64) * 2 // per_half  # sorted: 0s then 1s
+        return [f"{split} {i} label {label}" for i, label in enumerate(labels)], labels
+
+    monkeypatch.setattr(data, "load_imdb", load)
+
+
+def test_imdb_split_is_disjoint_seeded_and_keeps_texts_with_their_labels(monkeypatch):
+    fake_imdb(monkeypatch)
+    split = data.imdb_split(num_train=60, num_val=30, num_test=40, seed=3)
+
+    assert [len(split.x_train), len(split.x_val), len(split.x_test)] == [60, 30, 40]
+    assert not set(split.x_train) & set(split.x_val)
+    assert all(text.startswith("train") for text in split.x_train + split.x_val)
+    assert all(text.startswith("test") for text in split.x_test)
+    for texts, labels in [(split.x_train, split.y_train), (split.x_test, split.y_test)]:
+        assert [int(text.split()[-1]) for text in texts] == labels.tolist()
+    assert 0 < split.y_train.mean() < 1, "the label-sorted archive must be shuffled"
+
+    again = data.imdb_split(num_train=60, num_val=30, num_test=40, seed=3)
+    other = data.imdb_split(num_train=60, num_val=30, num_test=40, seed=4)
+    assert again.x_train == split.x_train and again.x_test == split.x_test
+    assert other.x_train != split.x_train
+
+
+def test_imdb_split_rejects_sizes_that_do_not_fit(monkeypatch):
+    fake_imdb(monkeypatch)
+    with pytest.raises(ValueError, match=r"do not fit\. Ask for fewer reviews"):
+        data.imdb_split(num_train=80, num_val=30, num_test=10)
+    with pytest.raises(ValueError, match="do not fit"):
+        data.imdb_split(num_train=10, num_val=10, num_test=101)
+    with pytest.raises(ValueError, match="must be positive"):
+        data.imdb_split(num_train=0, num_val=10, num_test=10)

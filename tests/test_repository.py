@@ -33,6 +33,17 @@ def test_notebook_setup_cell_clones_this_repository(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_setup_cell_outside_the_repository_says_how_to_clone_it(
+    path, tmp_path, monkeypatch
+):
+    setup = "".join(code_cells(path)[0]["source"])
+    finding_utils = setup.split("sys.path.insert")[0]  # everything before utils is imported
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError, match=re.escape(f"git clone {REPO_URL}")):
+        exec(finding_utils, {})
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_is_listed_in_readme_with_its_colab_badge(path):
     owner_repo = REPO_URL.removeprefix("https://github.com/")
     colab = f"https://colab.research.google.com/github/{owner_repo}/blob/main/notebooks/{path.name}"
@@ -61,4 +72,6 @@ def test_notebook_is_committed_executed_in_order_without_errors(path):
 
 def test_readme_results_match_the_notebooks():
     expected = readme_with_results(README, collect_results(NOTEBOOKS))
-    assert expected == README, "README results are stale: run `python -m utils.results`"
+    assert expected == README, (
+        "README results are stale: run `python tools/update_readme_results.py`"
+    )

@@ -10,6 +10,7 @@ from utils.results import (
     collect_results,
     readme_with_results,
     results_markdown,
+    summarise_seeds,
 )
 
 ROW = {
@@ -31,6 +32,41 @@ def test_results_markdown_has_the_standard_columns_and_formats_numbers():
     assert lines[2] == "| LSTM(32) | 168,353 | 31.2 | 0.891 | 0.885 |  |"
     assert lines[3].endswith("| cuDNN |")
     assert lines[-1] == "CPU, full mode"
+
+
+def test_each_column_has_one_precision():
+    fast = {**ROW, "model": "bag of words", "seconds_per_epoch": 2.5}
+    lines = results_markdown([ROW, fast], "x").splitlines()
+    assert lines[2].split(" | ")[2] == "31.2"
+    assert lines[3].split(" | ")[2] == "2.5", "not 2.500 next to 31.2"
+    small = results_markdown([fast], "x").splitlines()
+    assert small[2].split(" | ")[2] == "2.500"
+
+
+def test_summarise_seeds_gives_mean_spread_and_run_count():
+    runs = [
+        {**ROW, "model": "seed 1", "test_accuracy": 0.88, "seeds": 1},
+        {**ROW, "model": "seed 2", "test_accuracy": 0.90, "seeds": 1},
+        {**ROW, "model": "seed 3", "test_accuracy": 0.86, "seeds": 1},
+    ]
+    summary = summarise_seeds(runs, "LSTM(32)")
+    assert summary["model"] == "LSTM(32)" and summary["params"] == ROW["params"]
+    assert summary["test_accuracy"] == pytest.approx(0.88)
+    assert summary["test_accuracy_sd"] == pytest.approx(0.02)
+    assert summary["best_val_accuracy_sd"] == pytest.approx(0.0)
+    assert "seconds_per_epoch_sd" not in summary
+    assert summary["seeds"] == 3
+    keys = list(summary)
+    assert keys.index("test_accuracy_sd") == keys.index("test_accuracy") + 1
+
+
+def test_summarise_seeds_rejects_runs_that_are_not_one_model():
+    with pytest.raises(ValueError, match="at least two runs"):
+        summarise_seeds([ROW], "x")
+    with pytest.raises(ValueError, match="agree on 'params'"):
+        summarise_seeds([ROW, {**ROW, "params": 1}], "x")
+    with pytest.raises(KeyError, match="same columns"):
+        summarise_seeds([ROW, {**ROW, "extra": 1.0}], "x")
 
 
 def test_results_markdown_rejects_missing_columns_and_empty_tables():

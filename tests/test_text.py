@@ -11,6 +11,7 @@ from utils.text import (
     ReviewVectorizer,
     make_dataset,
     make_vectorizer,
+    pad_on_the_left,
     standardize_review,
 )
 
@@ -168,3 +169,11 @@ def test_defaults_the_notebooks_rely_on_are_pinned():
         for kwargs in ({}, {"seed": 0})
     )
     np.testing.assert_array_equal(next(iter(default_seed))[1], next(iter(seed_zero))[1])
+
+
+def test_pad_on_the_left_moves_the_padding_to_the_front_and_keeps_the_word_order():
+    ids = tf.constant([[5, 6, 7, 0, 0], [8, 9, 2, 3, 4], [1, 0, 0, 0, 0]], tf.int64)
+    labels = tf.constant([1, 0, 1])
+    moved, same_labels = pad_on_the_left(ids, labels)
+    np.testing.assert_array_equal(moved, [[0, 0, 5, 6, 7], [8, 9, 2, 3, 4], [0, 0, 0, 0, 1]])
+    np.testing.assert_array_equal(same_labels, labels)

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from utils.training import EpochTimer
+from utils.training import EpochTimer, results_row
 
 
 class _Sleep(keras.callbacks.Callback):
@@ -17,14 +17,18 @@ class _Sleep(keras.callbacks.Callback):
             time.sleep(0.05)
 
 
-def test_epoch_timer_records_each_epoch_and_skips_the_first_in_the_mean():
+def tiny_model() -> keras.Model:
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-    model.compile(optimizer="sgd", loss="mse")
+    model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+    return model
+
+
+def test_epoch_timer_records_each_epoch_and_reports_the_median_after_the_first():
     timer = EpochTimer()
     x, y = np.zeros((8, 2)), np.zeros((8, 1))
-    model.fit(x, y, epochs=3, verbose=0, callbacks=[_Sleep(), timer])
-    assert len(timer.epoch_seconds) == 3
-    assert timer.seconds_per_epoch == pytest.approx(np.mean(timer.epoch_seconds[1:]))
+    tiny_model().fit(x, y, epochs=4, verbose=0, callbacks=[_Sleep(), timer])
+    assert len(timer.epoch_seconds) == 4
+    assert timer.seconds_per_epoch == pytest.approx(np.median(timer.epoch_seconds[1:]))
     assert timer.seconds_per_epoch >= 0.05
 
 
@@ -33,11 +37,34 @@ def test_epoch_timer_before_training_raises():
         _ = EpochTimer().seconds_per_epoch
 
 
-def test_median_epoch_time_ignores_the_first_epoch_and_one_slow_epoch():
+def test_epoch_time_ignores_the_first_epoch_and_one_slow_epoch():
     timer = EpochTimer()
     timer.epoch_seconds = [9.0, 1.0, 1.2, 30.0, 1.1]  # compiling first epoch, one outlier
-    assert timer.median_seconds_per_epoch == pytest.approx(1.15)
+    assert timer.seconds_per_epoch == pytest.approx(1.15)
     timer.epoch_seconds = [4.0]  # a single epoch is all there is
-    assert timer.median_seconds_per_epoch == pytest.approx(4.0)
-    with pytest.raises(ValueError, match=r"pass the timer to model\.fit"):
-        _ = EpochTimer().median_seconds_per_epoch
+    assert timer.seconds_per_epoch == pytest.approx(4.0)
+
+
+def test_results_row_reports_params_median_time_best_validation_and_test_metrics():
+    model, timer = tiny_model(), EpochTimer()
+    x = np.random.default_rng(0).normal(size=(16, 2))
+    history = model.fit(
+        x, x.sum(axis=1), validation_split=0.25, epochs=3, verbose=0, callbacks=[timer]
+    )
+    history.history["val_accuracy"] = [0.5, 0.75, 0.625]  # as a classifier would record it
+
+    row = results_row("tiny", model, history, timer, test_mae=0.25)
+
+    assert list(row) == [
+        "model",
+        "params",
+        "seconds_per_epoch",
+        "best_val_accuracy",
+        "best_val_mae",
+        "test_mae",
+    ]
+    assert row["model"] == "tiny" and row["params"] == 3
+    assert row["seconds_per_epoch"] == timer.seconds_per_epoch
+    assert row["best_val_accuracy"] == 0.75  # the highest accuracy
+    assert row["best_val_mae"] == min(history.history["val_mae"])  # the lowest error
+    assert row["test_mae"] == 0.25

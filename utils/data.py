@@ -27,6 +27,7 @@ import urllib.error
 import urllib.request
 import zlib
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -163,6 +164,61 @@ def load_imdb(split: str) -> tuple[list[str], np.ndarray]:
         texts.extend(path.read_text(encoding="utf-8") for path in files)
         labels.extend([label] * len(files))
     return texts, np.asarray(labels, dtype=np.int64)
+
+
+class ImdbSplit(NamedTuple):
+    """Reviews and labels for training, validation and test (see :func:`imdb_split`)."""
+
+    x_train: list[str]
+    y_train: np.ndarray
+    x_val: list[str]
+    y_val: np.ndarray
+    x_test: list[str]
+    y_test: np.ndarray
+
+
+def imdb_split(
+    num_train: int = 20_000, num_val: int = 5_000, num_test: int = 25_000, seed: int = 0
+) -> ImdbSplit:
+    """The course's one IMDB split: validation carved out of the official training half.
+
+    The training and validation reviews are disjoint draws from one seeded permutation of the
+    25,000 training reviews (which the archive lists sorted by label, hence the shuffle); the
+    test reviews are the first ``num_test`` of a permutation of the test half, drawn from the
+    same generator. Every notebook that trains on IMDB calls this, so the same seed gives the
+    same reviews everywhere, and the test half is never used for a choice.
+
+    Args:
+        num_train: training reviews (at most 25,000 minus ``num_val``).
+        num_val: validation reviews, taken from the official training half.
+        num_test: test reviews (at most 25,000; all of them by default).
+        seed: seed of the permutations.
+    """
+    if num_train < 1 or num_val < 1 or num_test < 1:
+        raise ValueError(
+            f"num_train, num_val and num_test must be positive; got {num_train}, {num_val}, "
+            f"{num_test}."
+        )
+    train_texts, train_labels = load_imdb("train")
+    test_texts, test_labels = load_imdb("test")
+    if num_train + num_val > len(train_texts) or num_test > len(test_texts):
+        raise ValueError(
+            f"The training half has {len(train_texts):,} reviews and the test half "
+            f"{len(test_texts):,}; num_train + num_val = {num_train + num_val:,} and num_test = "
+            f"{num_test:,} do not fit. Ask for fewer reviews."
+        )
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(train_texts))
+    train_index, val_index = order[:num_train], order[num_train : num_train + num_val]
+    test_index = rng.permutation(len(test_texts))[:num_test]
+    return ImdbSplit(
+        [train_texts[i] for i in train_index],
+        train_labels[train_index],
+        [train_texts[i] for i in val_index],
+        train_labels[val_index],
+        [test_texts[i] for i in test_index],
+        test_labels[test_index],
+    )
 
 
 def _review_sort_key(path: Path) -> tuple[int, str]:

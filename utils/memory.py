@@ -150,7 +150,7 @@ def train_on_adding(
         seed=seed,
         test_mse=test_mse,
         epochs=len(history.history["loss"]),
-        seconds_per_epoch=timer.median_seconds_per_epoch,
+        seconds_per_epoch=timer.seconds_per_epoch,
         params=layer.count_params(),
     )
     return run, model

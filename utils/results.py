@@ -1,35 +1,44 @@
 """Results tables: printed by the notebooks, collected into the README.
 
 A notebook that reports results has one code cell tagged ``results`` that calls
-:func:`show_results`. That cell's Markdown output is the table; ``python -m utils.results``
-copies every such table, in notebook order, into README.md between the results markers,
-and a test fails when README.md and the notebooks disagree.
+:func:`show_results`. That cell's Markdown output is the table. The maintenance script
+``tools/update_readme_results.py`` copies every such table, in notebook order, into README.md
+between the results markers, and a test fails when README.md and the notebooks disagree.
 """
 
 from __future__ import annotations
 
 import json
 import numbers
-import sys
+import statistics
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 RESULT_COLUMNS = ("model", "params", "seconds_per_epoch", "best_val_accuracy", "test_accuracy")
 RESULTS_TAG = "results"
-README_BEGIN = "<!-- results:begin (written by `python -m utils.results`; do not edit) -->"
+README_BEGIN = "<!-- results:begin (written by tools/update_readme_results.py; do not edit) -->"
 README_END = "<!-- results:end -->"
-ROOT = Path(__file__).resolve().parent.parent
 
 
-def _format_cell(value: Any) -> str:
-    """Counts with thousands separators, measurements to three significant places."""
+def _decimals(values: Sequence[Any]) -> int:
+    """One precision per column: three decimals when every measurement is below 10, else one."""
+    measured = [abs(v) for v in values if _is_measurement(v)]
+    return 3 if all(v < 10 for v in measured) else 1
+
+
+def _is_measurement(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, numbers.Integral))
+
+
+def _format_cell(value: Any, decimals: int) -> str:
+    """Counts with thousands separators, measurements with their column's precision."""
     if isinstance(value, bool) or value is None:
         return "" if value is None else str(value)
     if isinstance(value, numbers.Integral):  # Python and NumPy integers
         return f"{value:,}"
-    if isinstance(value, numbers.Real):  # Python and NumPy floats
-        return f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
+    if _is_measurement(value):  # Python and NumPy floats
+        return f"{value:.{decimals}f}"
     return str(value)
 
 
@@ -61,8 +70,40 @@ def results_markdown(
         "| " + " | ".join(columns) + " |",
         "|" + "|".join("---" if c == "model" else "---:" for c in columns) + "|",
     ]
-    lines += ["| " + " | ".join(_format_cell(row.get(c)) for c in columns) + " |" for row in rows]
+    decimals = {c: _decimals([row.get(c) for row in rows]) for c in columns}
+    lines += [
+        "| " + " | ".join(_format_cell(row.get(c), decimals[c]) for c in columns) + " |"
+        for row in rows
+    ]
     return "\n".join(lines) + f"\n\n{caption}\n"
+
+
+def summarise_seeds(rows: Sequence[Mapping[str, Any]], label: str) -> dict[str, Any]:
+    """One table row standing for several training runs of one model that differ only by seed.
+
+    Measurements become their mean; each validation and test metric (``best_val_*``,
+    ``test_*``) is followed by ``<metric>_sd``, the sample standard deviation over the runs, so
+    a reader can tell a difference between two models from the noise of one model. ``seeds``
+    says how many runs stand behind the row.
+    """
+    if len(rows) < 2:
+        raise ValueError(f"A spread needs at least two runs; got {len(rows)}.")
+    keys = [key for key in rows[0] if key not in ("model", "seeds")]
+    if any(set(row) - {"model", "seeds"} != set(keys) for row in rows):
+        raise KeyError("Every run must report the same columns.")
+    summary: dict[str, Any] = {"model": label}
+    for key in keys:
+        values = [row[key] for row in rows]
+        if not all(_is_measurement(v) for v in values):
+            if len({str(v) for v in values}) > 1:
+                raise ValueError(f"Runs of one model must agree on {key!r}; got {values}.")
+            summary[key] = values[0]
+            continue
+        summary[key] = statistics.fmean(values)
+        if key.startswith(("best_val_", "test_")):
+            summary[f"{key}_sd"] = statistics.stdev(values)
+    summary["seeds"] = len(rows)
+    return summary
 
 
 def show_results(
@@ -97,18 +138,3 @@ def readme_with_results(readme: str, results: str) -> str:
     head, _, rest = readme.partition(README_BEGIN)
     _, _, tail = rest.partition(README_END)
     return f"{head}{README_BEGIN}\n{results}{README_END}{tail}"
-
-
-def main() -> None:
-    """Rewrite README.md's results section from the executed notebooks."""
-    readme_path = ROOT / "README.md"
-    notebooks = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-    readme_path.write_text(
-        readme_with_results(readme_path.read_text(encoding="utf-8"), collect_results(notebooks)),
-        encoding="utf-8",
-    )
-    print(f"Updated {readme_path.name} from {len(notebooks)} notebooks.", file=sys.stderr)
-
-
-if __name__ == "__main__":
-    main()

@@ -163,3 +163,15 @@ def make_dataset(
     else:
         dataset = dataset.batch(batch_size)
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def pad_on_the_left(ids: tf.Tensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """Move each row's right padding to its front, keeping its words in order (``Dataset.map``).
+
+    This is what Keras's ``pad_sequences`` produces by default (``padding="pre"``), the input
+    that the classic Keras IMDB examples feed to an unmasked RNN: it reads the padding first
+    and ends on the words. Reversing the words in place, then the whole row, gets there.
+    """
+    lengths = tf.reduce_sum(tf.cast(ids != PADDING_ID, tf.int32), axis=1)
+    words_reversed = tf.reverse_sequence(ids, lengths, seq_axis=1, batch_axis=0)
+    return tf.reverse(words_reversed, axis=[1]), labels
