@@ -4,6 +4,7 @@ import hashlib
 import io
 import tarfile
 import threading
+import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -24,6 +25,8 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.setattr(data, "IMDB_REVIEWS_PER_CLASS", PER_CLASS)
     monkeypatch.setattr(data, "IMDB_URL", "http://127.0.0.1:9/aclImdb_v1.tar.gz")
     monkeypatch.setattr(data, "SHAKESPEARE_URL", "http://127.0.0.1:9/shakespeare.txt")
+    monkeypatch.setattr(data, "SPA_ENG_URL", "http://127.0.0.1:9/spa-eng.zip")
+    monkeypatch.setattr(data, "SPA_ENG_PAIRS", len(SPA_ENG_LINES))
     return project
 
 
@@ -253,3 +256,72 @@ def test_imdb_split_rejects_sizes_that_do_not_fit(monkeypatch):
         data.imdb_split(num_train=10, num_val=10, num_test=101)
     with pytest.raises(ValueError, match="must be positive"):
         data.imdb_split(num_train=0, num_val=10, num_test=10)
+
+
+SPA_ENG_LINES = ["Go.\tVe.", "Go.\tVete.", "Hi.\tHola.", "Why?\t¿Por qué?", "Run!\t¡Corre!"]
+
+
+def make_spa_eng_archive(folder: Path, lines: list[str] = SPA_ENG_LINES) -> Path:
+    """A zip in TensorFlow's layout: spa-eng/spa.txt and spa-eng/_about.txt."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / data.SPA_ENG_ARCHIVE_NAME
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("spa-eng/spa.txt", "\n".join(lines) + "\n")
+        archive.writestr(
+            "spa-eng/_about.txt", "Attribution: www.manythings.org/anki and tatoeba.org"
+        )
+    return path
+
+
+def test_load_spa_eng_reads_the_pairs_in_order_with_accents(isolated, tmp_path, monkeypatch):
+    make_spa_eng_archive(tmp_path / "offline")
+    monkeypatch.setenv(data.DATA_DIR_ENV_VAR, str(tmp_path / "offline"))
+    pairs = data.load_spa_eng()
+    assert pairs == [tuple(line.split("\t")) for line in SPA_ENG_LINES]
+    assert pairs[3] == ("Why?", "¿Por qué?")
+
+
+def test_spa_eng_with_missing_pairs_is_rejected_with_the_count(isolated, monkeypatch):
+    make_spa_eng_archive(isolated, SPA_ENG_LINES[:-1])
+    with pytest.raises(data.DataIntegrityError, match=r"holds 4 sentence pairs, not 5\. Delete"):
+        data.load_spa_eng()
+
+
+def test_spa_eng_with_a_malformed_line_names_the_line(isolated):
+    make_spa_eng_archive(isolated, [*SPA_ENG_LINES[:2], "Hi. Hola.", *SPA_ENG_LINES[3:]])
+    with pytest.raises(data.DataIntegrityError, match=r"Line 3 of spa-eng/spa\.txt"):
+        data.load_spa_eng()
+
+
+def test_truncated_spa_eng_archive_is_named_and_never_used(isolated):
+    path = make_spa_eng_archive(isolated)
+    path.write_bytes(path.read_bytes()[:60])
+    with pytest.raises(data.DataIntegrityError, match=r"spa-eng\.zip is not a readable zip"):
+        data.load_spa_eng()
+
+
+def test_spa_eng_offline_error_names_url_and_env_var(isolated):
+    with pytest.raises(data.DataUnavailableError, match=r"spa-eng\.zip.*RNN_DATA_DIR"):
+        data.load_spa_eng()
+
+
+def test_split_by_source_keeps_every_translation_of_a_sentence_together():
+    pairs = [(f"source {i // 3}", f"translation {i}") for i in range(300)]  # 3 per source
+    split = data.split_by_source(pairs, val_fraction=0.1, test_fraction=0.2, seed=1)
+    sources = [{source for source, _ in part} for part in split]
+    assert not (sources[0] & sources[1] or sources[0] & sources[2] or sources[1] & sources[2])
+    assert [len(s) for s in sources] == [70, 10, 20]
+    assert sorted(split.train + split.val + split.test) == sorted(pairs)
+    assert split.test == sorted(split.test, key=pairs.index), "the file's order is kept"
+    assert data.split_by_source(pairs, 0.1, 0.2, seed=1) == split
+    assert data.split_by_source(pairs, 0.1, 0.2, seed=2) != split
+
+
+def test_references_by_source_gathers_translations_in_first_seen_order():
+    pairs = [("Go.", "Ve."), ("Hi.", "Hola."), ("Go.", "Vete.")]
+    assert data.references_by_source(pairs) == [("Go.", ["Ve.", "Vete."]), ("Hi.", ["Hola."])]
+
+
+def test_split_by_source_rejects_fractions_that_leave_no_training_data():
+    with pytest.raises(ValueError, match="leave some data for training"):
+        data.split_by_source([("a", "b")], val_fraction=0.5, test_fraction=0.5)

@@ -25,6 +25,7 @@ import tarfile
 import tempfile
 import urllib.error
 import urllib.request
+import zipfile
 import zlib
 from pathlib import Path
 from typing import NamedTuple
@@ -46,6 +47,11 @@ SHAKESPEARE_URL = "https://storage.googleapis.com/download.tensorflow.org/data/s
 SHAKESPEARE_FILE_NAME = "shakespeare.txt"
 SHAKESPEARE_CHARACTERS = 1_115_394
 SHAKESPEARE_SHA256 = "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"
+
+SPA_ENG_URL = "http://storage.googleapis.com/download.tensorflow.org/data/spa-eng.zip"
+SPA_ENG_ARCHIVE_NAME = "spa-eng.zip"
+SPA_ENG_MEMBER = "spa-eng/spa.txt"
+SPA_ENG_PAIRS = 118_964
 
 
 class DataUnavailableError(RuntimeError):
@@ -333,3 +339,90 @@ def load_shakespeare() -> str:
             f"run again to download a fresh copy from {SHAKESPEARE_URL}."
         )
     return raw.decode("utf-8")
+
+
+# --------------------------------------------------------------------------- English-Spanish
+
+
+def load_spa_eng() -> list[tuple[str, str]]:
+    """The Tatoeba English-Spanish sentence pairs as TensorFlow packages them (``spa-eng.zip``).
+
+    Returns:
+        118,964 ``(english, spanish)`` pairs in the file's order (by English sentence length,
+        then alphabetically). One English sentence often has several Spanish translations,
+        each its own pair.
+
+    The archive is read in place (no extraction). Its content is checked: every line must hold
+    exactly two non-empty tab-separated sentences, and the pairs must number 118,964; a
+    truncated, corrupt or different file raises :class:`DataIntegrityError` naming it.
+    """
+    path = _find_or_download(SPA_ENG_ARCHIVE_NAME, SPA_ENG_URL)
+    fix = f"Delete {path} and run again to download a fresh copy from {SPA_ENG_URL}."
+    try:
+        with zipfile.ZipFile(path) as archive:
+            raw = archive.read(SPA_ENG_MEMBER)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+        raise DataIntegrityError(
+            f"{path} is not a readable zip archive ({error}). {fix}"
+        ) from error
+    except KeyError as error:
+        raise DataIntegrityError(f"{path} has no {SPA_ENG_MEMBER}. {fix}") from error
+    pairs = []
+    for number, line in enumerate(raw.decode("utf-8").splitlines(), 1):
+        fields = line.split("\t")
+        if len(fields) != 2 or not all(field.strip() for field in fields):
+            raise DataIntegrityError(
+                f"Line {number} of {SPA_ENG_MEMBER} in {path} is not 'English<TAB>Spanish': "
+                f"{line[:80]!r}. {fix}"
+            )
+        pairs.append((fields[0], fields[1]))
+    if len(pairs) != SPA_ENG_PAIRS:
+        raise DataIntegrityError(
+            f"{path} holds {len(pairs):,} sentence pairs, not {SPA_ENG_PAIRS:,}. {fix}"
+        )
+    return pairs
+
+
+class TranslationSplit(NamedTuple):
+    """Sentence pairs for training, validation and test (see :func:`split_by_source`)."""
+
+    train: list[tuple[str, str]]
+    val: list[tuple[str, str]]
+    test: list[tuple[str, str]]
+
+
+def split_by_source(
+    pairs: list[tuple[str, str]], val_fraction: float, test_fraction: float, seed: int = 0
+) -> TranslationSplit:
+    """Split pairs so that every translation of one source sentence lands in the same split.
+
+    A source sentence seen in training with one translation must not be tested with another:
+    the test would then measure recall, not translation. The distinct source sentences are
+    shuffled with ``seed`` and cut by the fractions; each split keeps every pair of its sources,
+    in the order of ``pairs``. :func:`references_by_source` then gathers a split's translations
+    into multi-reference form for BLEU.
+    """
+    if not (0 < val_fraction < 1 and 0 < test_fraction < 1 and val_fraction + test_fraction < 1):
+        raise ValueError(
+            "val_fraction and test_fraction must lie in (0, 1) and leave some data for "
+            f"training; got {val_fraction} and {test_fraction}."
+        )
+    sources = list(dict.fromkeys(source for source, _ in pairs))
+    order = np.random.default_rng(seed).permutation(len(sources))
+    n_val, n_test = round(val_fraction * len(sources)), round(test_fraction * len(sources))
+    split_of = {}
+    for rank, index in enumerate(order):
+        split_of[sources[index]] = 0 if rank < n_val else 1 if rank < n_val + n_test else 2
+    parts: tuple[list, list, list] = ([], [], [])
+    for pair in pairs:
+        parts[split_of[pair[0]]].append(pair)
+    val, test, train = parts
+    return TranslationSplit(train, val, test)
+
+
+def references_by_source(pairs: list[tuple[str, str]]) -> list[tuple[str, list[str]]]:
+    """Each distinct source sentence with all of its translations, in first-seen order."""
+    grouped: dict[str, list[str]] = {}
+    for source, target in pairs:
+        grouped.setdefault(source, []).append(target)
+    return list(grouped.items())
