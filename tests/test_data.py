@@ -4,6 +4,7 @@ import hashlib
 import io
 import tarfile
 import threading
+import wave
 import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -27,6 +28,8 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.setattr(data, "SHAKESPEARE_URL", "http://127.0.0.1:9/shakespeare.txt")
     monkeypatch.setattr(data, "SPA_ENG_URL", "http://127.0.0.1:9/spa-eng.zip")
     monkeypatch.setattr(data, "SPA_ENG_PAIRS", len(SPA_ENG_LINES))
+    monkeypatch.setattr(data, "FSDD_URL", "http://127.0.0.1:9/v1.0.10.tar.gz")
+    monkeypatch.setattr(data, "FSDD_RECORDINGS", len(FSDD_NAMES))
     return project
 
 
@@ -325,3 +328,83 @@ def test_references_by_source_gathers_translations_in_first_seen_order():
 def test_split_by_source_rejects_fractions_that_leave_no_training_data():
     with pytest.raises(ValueError, match="leave some data for training"):
         data.split_by_source([("a", "b")], val_fraction=0.5, test_fraction=0.5)
+
+
+FSDD_NAMES = ["3_theo_7", "0_george_0", "3_george_12", "9_lucas_49"]
+
+
+def wav_bytes(samples: np.ndarray, rate: int = 8_000, channels: int = 1) -> bytes:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(channels)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(samples.astype("<i2").tobytes())
+    return buffer.getvalue()
+
+
+def make_fsdd_archive(folder: Path, files: dict[str, bytes] | None = None) -> Path:
+    """A tag archive in the repository's layout; by default one short recording per name."""
+    if files is None:
+        files = {
+            name: wav_bytes(np.array([0, 16384, -32768, i], dtype=np.int16))
+            for i, name in enumerate(FSDD_NAMES)
+        }
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / data.FSDD_ARCHIVE_NAME
+    with tarfile.open(path, "w:gz") as tar:
+        for name, payload in {"README.md": b"# Free Spoken Digit Dataset (FSDD)"}.items():
+            info = tarfile.TarInfo(f"free-spoken-digit-dataset-1.0.10/{name}")
+            info.size = len(payload)
+            tar.addfile(info, io.BytesIO(payload))
+        for name, payload in files.items():
+            info = tarfile.TarInfo(f"free-spoken-digit-dataset-1.0.10/recordings/{name}.wav")
+            info.size = len(payload)
+            tar.addfile(info, io.BytesIO(payload))
+    return path
+
+
+def test_load_fsdd_reads_labels_from_names_and_scales_samples(isolated, tmp_path, monkeypatch):
+    make_fsdd_archive(tmp_path / "offline")
+    monkeypatch.setenv(data.DATA_DIR_ENV_VAR, str(tmp_path / "offline"))
+    digits = data.load_fsdd()
+    assert digits.speakers.tolist() == ["george", "george", "lucas", "theo"]  # sorted
+    assert digits.digits.tolist() == [0, 3, 9, 3]
+    assert digits.indices.tolist() == [0, 12, 49, 7]
+    np.testing.assert_array_equal(digits.waveforms[0], [0.0, 0.5, -1.0, 1 / 32768])
+    assert all(w.dtype == np.float32 for w in digits.waveforms)
+
+
+def test_fsdd_with_a_missing_recording_is_rejected_with_the_count(isolated):
+    files = {name: wav_bytes(np.ones(4, np.int16)) for name in FSDD_NAMES[:-1]}
+    make_fsdd_archive(isolated, files)
+    with pytest.raises(data.DataIntegrityError, match=r"holds 3 recordings \(3 distinct\), not 4"):
+        data.load_fsdd()
+
+
+def test_fsdd_recording_in_the_wrong_format_is_named(isolated):
+    files = {name: wav_bytes(np.ones(4, np.int16)) for name in FSDD_NAMES}
+    files["3_george_12"] = wav_bytes(np.ones(4, np.int16), rate=16_000)
+    make_fsdd_archive(isolated, files)
+    with pytest.raises(data.DataIntegrityError, match=r"3_george_12\.wav is 16000 Hz"):
+        data.load_fsdd()
+
+
+def test_fsdd_recording_that_does_not_decode_is_named(isolated):
+    files = {name: wav_bytes(np.ones(4, np.int16)) for name in FSDD_NAMES}
+    files["9_lucas_49"] = b"RIFF not really"
+    make_fsdd_archive(isolated, files)
+    with pytest.raises(data.DataIntegrityError, match=r"9_lucas_49\.wav is not a readable WAV"):
+        data.load_fsdd()
+
+
+def test_truncated_fsdd_archive_is_named_and_never_used(isolated):
+    path = make_fsdd_archive(isolated)
+    path.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(data.DataIntegrityError, match=r"1\.0\.10\.tar\.gz is not a readable"):
+        data.load_fsdd()
+
+
+def test_fsdd_offline_error_names_url_and_env_var(isolated):
+    with pytest.raises(data.DataUnavailableError, match=r"v1\.0\.10\.tar\.gz.*RNN_DATA_DIR"):
+        data.load_fsdd()
