@@ -33,16 +33,20 @@ def isolated(tmp_path, monkeypatch):
     return project
 
 
+def add_to_tar(tar: tarfile.TarFile, name: str, payload: bytes) -> None:
+    """Write ``payload`` into ``tar`` as the file ``name``."""
+    info = tarfile.TarInfo(name)
+    info.size = len(payload)
+    tar.addfile(info, io.BytesIO(payload))
+
+
 def make_imdb_archive(path: Path, per_class: int = PER_CLASS, skip: str | None = None) -> Path:
     """An archive in the official layout; ``skip`` ("train/pos") leaves one folder short."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with tarfile.open(path, "w:gz") as tar:
 
         def add(name: str, text: str) -> None:
-            payload = text.encode()
-            info = tarfile.TarInfo(name)
-            info.size = len(payload)
-            tar.addfile(info, io.BytesIO(payload))
+            add_to_tar(tar, name, text.encode())
 
         add("aclImdb/README", "Large Movie Review Dataset v1.0")
         add("aclImdb/imdb.vocab", "the\nmovie\n")
@@ -352,15 +356,11 @@ def make_fsdd_archive(folder: Path, files: dict[str, bytes] | None = None) -> Pa
         }
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / data.FSDD_ARCHIVE_NAME
+    top = "free-spoken-digit-dataset-1.0.10"
     with tarfile.open(path, "w:gz") as tar:
-        for name, payload in {"README.md": b"# Free Spoken Digit Dataset (FSDD)"}.items():
-            info = tarfile.TarInfo(f"free-spoken-digit-dataset-1.0.10/{name}")
-            info.size = len(payload)
-            tar.addfile(info, io.BytesIO(payload))
+        add_to_tar(tar, f"{top}/README.md", b"# Free Spoken Digit Dataset (FSDD)")
         for name, payload in files.items():
-            info = tarfile.TarInfo(f"free-spoken-digit-dataset-1.0.10/recordings/{name}.wav")
-            info.size = len(payload)
-            tar.addfile(info, io.BytesIO(payload))
+            add_to_tar(tar, f"{top}/recordings/{name}.wav", payload)
     return path
 
 
