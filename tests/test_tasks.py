@@ -8,6 +8,7 @@ import re
 import numpy as np
 import pytest
 
+from utils import tasks
 from utils.tasks import (
     ADDING_TRIVIAL_MSE,
     CLOSE,
@@ -341,3 +342,156 @@ def test_bracket_task_rejects_bad_arguments():
         bracket_task(num_samples=3, length=0)
     with pytest.raises(ValueError, match=r"bracket_probability must be in \(0, 1\]"):
         bracket_task(num_samples=3, length=5, bracket_probability=0.0)
+
+
+# --------------------------------------------------------------------------- captioned scenes
+
+
+def fake_scans(per_digit: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Random 8x8 'scans' with ink 1-16 everywhere, ``per_digit`` of each digit."""
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(10), per_digit)
+    return rng.integers(1, 17, size=(len(labels), 8, 8)).astype(np.float32), labels
+
+
+@pytest.mark.parametrize(
+    ("scene", "text"),
+    [
+        (tasks.Scene((tasks.SceneObject(7, "large"),), "single"), "a large 7"),
+        (
+            tasks.Scene((tasks.SceneObject(7, "large"), tasks.SceneObject(2, "small")), "row"),
+            "a large 7 to the left of a small 2",
+        ),
+        (
+            tasks.Scene((tasks.SceneObject(4, "small"), tasks.SceneObject(1, "large")), "column"),
+            "a small 4 above a large 1",
+        ),
+        (
+            tasks.Scene(
+                (
+                    tasks.SceneObject(3, "small"),
+                    tasks.SceneObject(8, "large"),
+                    tasks.SceneObject(0, "small"),
+                ),
+                "row",
+            ),
+            "a small 3 , a large 8 and a small 0 in a row",
+        ),
+    ],
+)
+def test_caption_and_parse_are_inverse_on_each_form(scene, text):
+    assert tasks.caption(scene) == text
+    assert tasks.parse_caption(text) == scene
+
+
+def test_parse_inverts_caption_on_many_random_scenes():
+    scans, labels = fake_scans()
+    scenes = tasks.make_captioned_scenes(scans, labels, count=2_000, seed=1)
+    assert all(tasks.parse_caption(tasks.caption(s)) == s for s in scenes.scenes)
+    assert {s.layout for s in scenes.scenes} == {"single", "row", "column"}
+    assert {len(s.objects) for s in scenes.scenes} == {1, 2, 3}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "expected 'a <size> <digit>' at word 1"),
+        ("a huge 7", "'huge' is not a size"),
+        ("a large seven", "'seven' is not a digit"),
+        ("a large 7 beside a small 2", "expected a relation"),
+        ("a large 7 above a small 2 and more", "one object after 'above' and nothing more"),
+        ("a large 7 , a small 2 and a small 5 in a circle", "'circle' is not a layout"),
+        ("a large 7 to the left of an big 2", "expected 'a <size> <digit>' at word 8"),
+    ],
+)
+def test_parse_caption_says_where_a_caption_leaves_the_grammar(text, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        tasks.parse_caption(text)
+
+
+def test_caption_rejects_scenes_outside_the_grammar():
+    with pytest.raises(ValueError, match="layout that fits their number"):
+        tasks.caption(tasks.Scene((tasks.SceneObject(1, "small"),), "row"))
+    with pytest.raises(ValueError, match="a digit 0-9 and a size"):
+        tasks.caption(tasks.Scene((tasks.SceneObject(1, "medium"),), "single"))
+
+
+def test_scenes_draw_each_scan_in_its_box_in_the_captioned_order():
+    scans, labels = fake_scans()
+    result = tasks.make_captioned_scenes(scans, labels, count=300, seed=2)
+    for image, scene, boxes, chosen in zip(
+        result.images, result.scenes, result.boxes, result.scans, strict=True
+    ):
+        ink = np.zeros_like(image, dtype=bool)
+        for item, scan, (top, left, side) in zip(scene.objects, chosen, boxes, strict=True):
+            assert labels[scan] == item.digit and side == 8 * tasks.SIZES[item.size]
+            assert 0 <= top <= 48 - side and 0 <= left <= 48 - side
+            patch = np.kron(scans[scan] / 16, np.ones((side // 8, side // 8)))
+            np.testing.assert_allclose(image[top : top + side, left : left + side], patch)
+            ink[top : top + side, left : left + side] = True
+        assert not image[~ink].any()  # nothing outside the boxes
+        if scene.layout != "single":  # in reading order, never overlapping along the layout
+            axis = 1 if scene.layout == "row" else 0
+            starts = [box[axis] for box in boxes]
+            ends = [box[axis] + box[2] for box in boxes]
+            assert all(end <= start for end, start in zip(ends, starts[1:], strict=False))
+
+
+def test_scenes_are_the_same_for_the_same_seed():
+    scans, labels = fake_scans()
+    first = tasks.make_captioned_scenes(scans, labels, count=20, seed=5)
+    again = tasks.make_captioned_scenes(scans, labels, count=20, seed=5)
+    other = tasks.make_captioned_scenes(scans, labels, count=20, seed=6)
+    np.testing.assert_array_equal(first.images, again.images)
+    assert first.captions == again.captions != other.captions
+
+
+def test_held_out_compositions_appear_only_where_asked():
+    scans, labels = fake_scans()
+    held_out = frozenset({(7, "row", 2), (4, "column", 1), (3, "row", 3)})
+    seen = tasks.make_captioned_scenes(scans, labels, 500, seed=3, held_out=held_out)
+    unseen = tasks.make_captioned_scenes(
+        scans, labels, 50, seed=3, held_out=held_out, held_out_only=True
+    )
+    assert not any(tasks.compositions(s) & held_out for s in seen.scenes)
+    assert all(tasks.compositions(s) & held_out for s in unseen.scenes)
+    assert tasks.compositions(
+        tasks.parse_caption("a small 3 , a large 8 and a small 0 in a row")
+    ) == {
+        (3, "row", 8),
+        (8, "row", 0),
+    }
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (dict(objects=(0, 2)), "objects must satisfy"),
+        (dict(objects=(2, 4)), "objects must satisfy"),
+        (dict(canvas=40), "use canvas >= 48"),
+        (dict(held_out_only=True), "held_out_only needs some held_out"),
+        (dict(count=0), "count must be >= 1"),
+    ],
+)
+def test_scene_generator_rejects_bad_arguments(kwargs, message):
+    scans, labels = fake_scans()
+    with pytest.raises(ValueError, match=message):
+        tasks.make_captioned_scenes(scans, labels, **(dict(count=5, seed=0) | kwargs))
+
+
+def test_scene_generator_needs_every_digit_and_8x8_scans():
+    scans, labels = fake_scans()
+    with pytest.raises(ValueError, match=re.escape("no example of the digits [9]")):
+        tasks.make_captioned_scenes(scans[labels < 9], labels[labels < 9], count=1, seed=0)
+    with pytest.raises(ValueError, match="must be"):
+        tasks.make_captioned_scenes(scans[:, :4], labels, count=1, seed=0)
+
+
+def test_split_scans_is_disjoint_complete_and_stratified():
+    labels = np.repeat(np.arange(10), 20)
+    train, test = tasks.split_scans(labels, test_fraction=0.25, seed=0)
+    assert set(train).isdisjoint(test) and len(train) + len(test) == len(labels)
+    np.testing.assert_array_equal(np.bincount(labels[test]), np.full(10, 5))
+    assert not np.array_equal(test, tasks.split_scans(labels, 0.25, seed=1)[1])
+    with pytest.raises(ValueError, match="test_fraction must be between 0 and 1"):
+        tasks.split_scans(labels, 1.0, seed=0)

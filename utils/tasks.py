@@ -1,12 +1,15 @@
-"""Synthetic sequence tasks with a known answer, for measuring what recurrent models can learn.
+"""Synthetic tasks with a known answer, for measuring what recurrent models can learn.
 
-NumPy only. Each generator is seeded, so a notebook's data is the same on every run.
+Sequence tasks (memory, adding, recall, dates, brackets) and captioned scenes of handwritten
+digits, whose true caption is known exactly. NumPy only. Each generator is seeded, so a
+notebook's data is the same on every run.
 """
 
 from __future__ import annotations
 
 import datetime
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
@@ -288,3 +291,226 @@ def bracket_task(
 def bracket_string(tokens: np.ndarray) -> str:
     """Render one sequence of :func:`bracket_task` as text, e.g. ``"(_)(("``."""
     return "".join(BRACKET_SYMBOLS[int(token)] for token in tokens)
+
+
+# --------------------------------------------------------------------------- captioned scenes
+
+SIZES = {"small": 1, "large": 2}  # each 8x8 scan is drawn at 8x8 (small) or 16x16 (large) pixels
+RELATIONS = {"row": "to the left of", "column": "above"}  # how neighbours relate, per layout
+SCAN_SIDE = 8
+_CENTRE_JITTER = 6  # pixels a row may wander up or down (a column left or right) from the centre
+
+
+class SceneObject(NamedTuple):
+    """One digit in a scene."""
+
+    digit: int  # 0-9
+    size: str  # a key of SIZES
+
+
+class Scene(NamedTuple):
+    """What a caption says: the digits, their sizes and how they are laid out.
+
+    ``objects`` are in reading order: left to right for a row, top to bottom for a column.
+    ``layout`` is "single" for one digit, otherwise "row" or "column".
+    """
+
+    objects: tuple[SceneObject, ...]
+    layout: str
+
+
+class CaptionedScenes(NamedTuple):
+    """Images of scenes with their captions and everything needed to check them."""
+
+    images: np.ndarray  # float32 (count, canvas, canvas), ink in [0, 1]
+    captions: list[str]
+    scenes: list[Scene]
+    boxes: list[list[tuple[int, int, int]]]  # per object: (top, left, side) in pixels
+    scans: list[list[int]]  # per object: the index of its scan in the images passed in
+
+
+def caption(scene: Scene) -> str:
+    """The one caption of ``scene`` in the course's small grammar.
+
+    ``a large 7`` · ``a large 7 to the left of a small 2`` · ``a small 4 above a large 1`` ·
+    ``a small 3 , a large 8 and a small 0 in a row`` (or ``in a column``).
+    """
+    _check_scene(scene)
+    phrases = [f"a {item.size} {item.digit}" for item in scene.objects]
+    if scene.layout == "single":
+        return phrases[0]
+    if len(phrases) == 2:
+        return f"{phrases[0]} {RELATIONS[scene.layout]} {phrases[1]}"
+    return f"{', '.join(phrases[:-1])} and {phrases[-1]} in a {scene.layout}".replace(",", " ,")
+
+
+def parse_caption(text: str) -> Scene:
+    """The scene a caption of :func:`caption`'s grammar describes, so that a model's caption can be
+    checked for what it says rather than for its exact words.
+
+    Raises:
+        ValueError: naming the caption and the first place where it leaves the grammar.
+    """
+    tokens = text.split()
+
+    def fail(reason: str) -> ValueError:
+        return ValueError(f"Cannot parse caption {text!r}: {reason}.")
+
+    def read_object(start: int) -> SceneObject:
+        words = tokens[start : start + 3]
+        if len(words) < 3 or words[0] != "a":
+            raise fail(f"expected 'a <size> <digit>' at word {start + 1}")
+        if words[1] not in SIZES:
+            raise fail(f"{words[1]!r} is not a size ({' or '.join(SIZES)})")
+        if len(words[2]) != 1 or not words[2].isdigit():
+            raise fail(f"{words[2]!r} is not a digit")
+        return SceneObject(int(words[2]), words[1])
+
+    first = read_object(0)
+    rest = tokens[3:]
+    if not rest:
+        return Scene((first,), "single")
+    for layout, relation in RELATIONS.items():
+        words = relation.split()
+        if rest[: len(words)] == words:
+            if len(rest) != len(words) + 3:
+                raise fail(f"expected one object after {relation!r} and nothing more")
+            return Scene((first, read_object(3 + len(words))), layout)
+    if rest[0] == "," and len(rest) == 11 and rest[4] == "and" and rest[8:10] == ["in", "a"]:
+        if rest[10] not in RELATIONS:
+            raise fail(f"{rest[10]!r} is not a layout ({' or '.join(RELATIONS)})")
+        return Scene((first, read_object(4), read_object(8)), rest[10])
+    raise fail(f"expected a relation or ', <object> and <object> in a <layout>' after {first}")
+
+
+def compositions(scene: Scene) -> set[tuple[int, str, int]]:
+    """The (digit, layout, digit) triples of neighbouring objects: ``(7, "row", 2)`` for
+    "a large 7 to the left of a small 2". Hold some out of training to test composition."""
+    return {
+        (a.digit, scene.layout, b.digit)
+        for a, b in zip(scene.objects, scene.objects[1:], strict=False)
+    }
+
+
+def split_scans(
+    labels: np.ndarray, test_fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of training and test scans, the same fraction of every digit in the test part.
+
+    Split the scans *before* building scenes, so that no handwriting seen in training appears
+    in a test scene.
+    """
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must be between 0 and 1, got {test_fraction}.")
+    rng = np.random.default_rng(seed)
+    labels = np.asarray(labels)
+    test = []
+    for digit in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == digit))
+        test.extend(members[: max(1, round(test_fraction * len(members)))])
+    is_test = np.zeros(len(labels), dtype=bool)
+    is_test[test] = True
+    return np.flatnonzero(~is_test), np.flatnonzero(is_test)
+
+
+def make_captioned_scenes(
+    scans: np.ndarray,
+    labels: np.ndarray,
+    count: int,
+    seed: int,
+    canvas: int = 48,
+    objects: tuple[int, int] = (1, 3),
+    held_out: frozenset[tuple[int, str, int]] = frozenset(),
+    held_out_only: bool = False,
+) -> CaptionedScenes:
+    """``count`` scenes of ``objects[0]``-``objects[1]`` handwritten digits, with their captions.
+
+    Each scene draws a number of digits, a layout (row or column for two or more), the digits
+    and their sizes uniformly; each digit is drawn with a random scan of it from ``scans``
+    (8x8, ink 0-16 as in ``sklearn.datasets.load_digits``), so pass only one split's scans.
+    A row's digits sit side by side without overlapping, in random gaps, near the middle
+    row of the canvas; a column's likewise from top to bottom; a single digit anywhere.
+    Scenes containing a composition in ``held_out`` are skipped, or, with ``held_out_only``,
+    are the only ones kept. A generator made from ``seed`` makes every draw.
+    """
+    scans, labels = np.asarray(scans, dtype=np.float32), np.asarray(labels)
+    if scans.shape[1:] != (SCAN_SIDE, SCAN_SIDE) or len(scans) != len(labels):
+        raise ValueError(
+            f"scans must be (n, 8, 8) with one label each, got {scans.shape} and {len(labels)}."
+        )
+    missing = sorted(set(range(10)) - set(labels.tolist()))
+    if missing:
+        raise ValueError(f"The scans hold no example of the digits {missing}.")
+    fewest, most = objects
+    if not 1 <= fewest <= most <= 3:
+        raise ValueError(f"objects must satisfy 1 <= fewest <= most <= 3, got {objects}.")
+    largest = SCAN_SIDE * max(SIZES.values())
+    if canvas < most * largest:
+        raise ValueError(
+            f"A canvas of {canvas} pixels cannot hold {most} large digits side by "
+            f"side: use canvas >= {most * largest}."
+        )
+    if held_out_only and not held_out:
+        raise ValueError("held_out_only needs some held_out compositions to look for.")
+    if count < 1:
+        raise ValueError(f"count must be >= 1, got {count}.")
+    rng = np.random.default_rng(seed)
+    by_digit = [np.flatnonzero(labels == digit) for digit in range(10)]
+    result = CaptionedScenes(np.zeros((count, canvas, canvas), np.float32), [], [], [], [])
+    attempts = 0
+    while len(result.scenes) < count:
+        attempts += 1
+        if attempts > 1_000 * count:
+            raise ValueError(f"Found too few scenes that match held_out={sorted(held_out)}.")
+        number = int(rng.integers(fewest, most + 1))
+        layout = "single" if number == 1 else str(rng.choice(list(RELATIONS)))
+        scene = Scene(
+            tuple(
+                SceneObject(int(rng.integers(10)), str(rng.choice(list(SIZES))))
+                for _ in range(number)
+            ),
+            layout,
+        )
+        if bool(compositions(scene) & held_out) != held_out_only:
+            continue
+        chosen = [int(rng.choice(by_digit[item.digit])) for item in scene.objects]
+        boxes = _place(scene, canvas, rng)
+        image = result.images[len(result.scenes)]
+        for scan, (top, left, side) in zip(chosen, boxes, strict=True):
+            scale = side // SCAN_SIDE
+            image[top : top + side, left : left + side] = np.kron(
+                scans[scan] / 16, np.ones((scale, scale), np.float32)
+            )
+        result.captions.append(caption(scene))
+        result.scenes.append(scene)
+        result.boxes.append(boxes)
+        result.scans.append(chosen)
+    return result
+
+
+def _place(scene: Scene, canvas: int, rng: np.random.Generator) -> list[tuple[int, int, int]]:
+    """(top, left, side) of each object: along the layout's axis in order with random gaps,
+    across it near the centre. A single object goes anywhere."""
+    sides = [SCAN_SIDE * SIZES[item.size] for item in scene.objects]
+    if scene.layout == "single":
+        top, left = rng.integers(0, canvas - sides[0] + 1, size=2)
+        return [(int(top), int(left), sides[0])]
+    gaps = rng.multinomial(canvas - sum(sides), np.ones(len(sides) + 1) / (len(sides) + 1))
+    along = np.cumsum([gaps[0], *(s + g for s, g in zip(sides[:-1], gaps[1:-1], strict=True))])
+    boxes = []
+    for side, position in zip(sides, along, strict=True):
+        centre = (canvas - side) // 2 + int(rng.integers(-_CENTRE_JITTER, _CENTRE_JITTER + 1))
+        across = min(max(centre, 0), canvas - side)
+        top, left = (across, position) if scene.layout == "row" else (position, across)
+        boxes.append((int(top), int(left), side))
+    return boxes
+
+
+def _check_scene(scene: Scene) -> None:
+    number = len(scene.objects)
+    valid_layout = scene.layout == "single" if number == 1 else scene.layout in RELATIONS
+    if not 1 <= number <= 3 or not valid_layout:
+        raise ValueError(f"A scene has 1-3 objects and a layout that fits their number: {scene}.")
+    for item in scene.objects:
+        if item.size not in SIZES or not 0 <= item.digit <= 9:
+            raise ValueError(f"Objects are a digit 0-9 and a size in {list(SIZES)}: {item}.")

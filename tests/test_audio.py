@@ -1,0 +1,240 @@
+"""Tests for utils.audio: features, splits, digit strings, error rates and WAV reading."""
+
+import re
+import wave
+
+import numpy as np
+import pytest
+
+from utils import audio
+
+RATE = audio.SAMPLE_RATE
+
+
+def tone(frequency: float, seconds: float, rate: int = RATE) -> np.ndarray:
+    times = np.arange(round(seconds * rate)) / rate
+    return (0.5 * np.sin(2 * np.pi * frequency * times)).astype(np.float32)
+
+
+# --------------------------------------------------------------------------- features
+
+
+def test_log_mel_has_one_frame_per_10_ms_and_never_runs_past_the_end():
+    features = audio.log_mel_spectrogram(tone(440, 0.5)).numpy()
+    # 4,000 samples, 200-sample windows every 80: 1 + (4000 - 200) // 80 = 48 frames.
+    assert features.shape == (48, audio.MEL_BANDS) == (audio.frame_count(4_000), 40)
+    assert (
+        audio.frame_count(199) == 0 and audio.frame_count(200) == 1 and audio.frame_count(279) == 1
+    )
+
+
+def test_log_mel_puts_a_tone_in_the_band_of_its_frequency():
+    low = audio.log_mel_spectrogram(tone(300, 0.3)).numpy().mean(axis=0)
+    high = audio.log_mel_spectrogram(tone(3_000, 0.3)).numpy().mean(axis=0)
+    assert np.argmax(low) < 12 < 28 < np.argmax(high)
+
+
+def test_log_mel_of_silence_is_the_log_floor():
+    features = audio.log_mel_spectrogram(np.zeros(1_000, np.float32)).numpy()
+    np.testing.assert_allclose(features, np.log(audio.LOG_OFFSET), rtol=1e-6)
+
+
+def test_log_mel_rejects_stereo_and_too_short_input_with_the_fix():
+    with pytest.raises(ValueError, match="mix stereo to mono"):
+        audio.log_mel_spectrogram(np.zeros((2, 800), np.float32))
+    with pytest.raises(ValueError, match="fewer than one 25 ms frame"):
+        audio.log_mel_spectrogram(np.zeros(150, np.float32))
+
+
+def test_mfcc_keeps_the_first_coefficients_of_the_dct():
+    log_mel = audio.log_mel_spectrogram(tone(500, 0.2))
+    full = audio.mfcc(log_mel, coefficients=audio.MEL_BANDS).numpy()
+    assert audio.mfcc(log_mel).shape == (log_mel.shape[0], 13)
+    np.testing.assert_allclose(audio.mfcc(log_mel, 5).numpy(), full[:, :5])
+    with pytest.raises(ValueError, match="coefficients must be 1 to 40"):
+        audio.mfcc(log_mel, 41)
+
+
+def test_feature_scaler_standardises_training_frames_of_any_length():
+    rng = np.random.default_rng(0)
+    train = [rng.normal(3.0, 2.0, size=(n, 4)) for n in (10, 37, 5)]
+    scale = audio.FeatureScaler.fit(train)
+    scaled = np.concatenate([scale(f) for f in train])
+    np.testing.assert_allclose(scaled.mean(axis=0), 0, atol=1e-5)
+    np.testing.assert_allclose(scaled.std(axis=0), 1, atol=1e-5)
+    assert scale(train[0]).dtype == np.float32
+    constant = audio.FeatureScaler.fit([np.ones((3, 2))])
+    assert np.isfinite(constant(np.ones((1, 2)))).all()
+    with pytest.raises(ValueError, match="at least one training recording"):
+        audio.FeatureScaler.fit([])
+
+
+# --------------------------------------------------------------------------- splits
+
+SPEAKERS = np.repeat(["george", "jackson", "lucas"], 500)
+INDICES = np.tile(np.arange(50), 30)
+
+
+def test_official_split_tests_on_repetitions_0_to_4_and_validates_on_5_to_9():
+    split = audio.official_split(INDICES)
+    assert (split.train.sum(), split.val.sum(), split.test.sum()) == (1_200, 150, 150)
+    assert set(INDICES[split.test]) == set(range(5)) and set(INDICES[split.val]) == set(
+        range(5, 10)
+    )
+    assert (split.train.astype(int) + split.val + split.test == 1).all()
+    with pytest.raises(ValueError, match="must not take test repetitions"):
+        audio.official_split(INDICES, validation=range(3, 8))
+
+
+def test_speaker_split_holds_out_every_recording_of_one_voice():
+    split = audio.speaker_split(SPEAKERS, INDICES, "lucas")
+    assert set(SPEAKERS[split.test]) == {"lucas"} and split.test.sum() == 500
+    assert "lucas" not in set(SPEAKERS[split.train]) | set(SPEAKERS[split.val])
+    assert (
+        split.val.sum() == 2 * 10 * 5
+        and (split.train.astype(int) + split.val + split.test == 1).all()
+    )
+    with pytest.raises(ValueError, match="No recordings of speaker 'theo'"):
+        audio.speaker_split(SPEAKERS, INDICES, "theo")
+
+
+# --------------------------------------------------------------------------- digit strings
+
+
+def recordings():
+    """Six recordings of two speakers; each is constant at a value that names it."""
+    waveforms = [np.full(100 + 10 * i, i + 1, np.float32) for i in range(6)]
+    return waveforms, np.array([0, 1, 2, 3, 4, 5]), np.array(["a", "a", "a", "b", "b", "b"])
+
+
+def test_digit_strings_join_one_speakers_recordings_with_silent_gaps():
+    waveforms, digits, speakers = recordings()
+    strings = audio.compose_digit_strings(
+        waveforms, digits, speakers, count=50, seed=3, lengths=(2, 4), gap_seconds=(0.01, 0.02)
+    )
+    assert len(strings.waveforms) == len(strings.labels) == 50
+    for waveform, labels, sources in zip(*strings, strict=True):
+        assert 2 <= len(labels) <= 4
+        assert len(set(speakers[sources])) == 1
+        np.testing.assert_array_equal(labels, digits[sources])
+        # The non-silent runs are the recordings, in order; gaps are 80-160 samples of zeros.
+        pieces = np.split(waveform, np.flatnonzero(np.diff(waveform != 0)) + 1)
+        sounds = [p for p in pieces if p[0] != 0]
+        gaps = [len(p) for p in pieces if p[0] == 0]
+        assert [int(p[0]) - 1 for p in sounds] == list(sources)
+        assert [len(p) for p in sounds] == [len(waveforms[s]) for s in sources]
+        assert all(80 <= gap <= 160 for gap in gaps) and len(gaps) == len(sources) - 1
+
+
+def test_digit_strings_are_the_same_for_the_same_seed():
+    args = (*recordings(), 20)
+    first = audio.compose_digit_strings(*args, seed=7)
+    again = audio.compose_digit_strings(*args, seed=7)
+    other = audio.compose_digit_strings(*args, seed=8)
+    assert all(np.array_equal(a, b) for a, b in zip(first.waveforms, again.waveforms, strict=True))
+    assert any(not np.array_equal(a, b) for a, b in zip(first.labels, other.labels, strict=False))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (dict(lengths=(0, 3)), "lengths must satisfy"),
+        (dict(lengths=(4, 2)), "lengths must satisfy"),
+        (dict(gap_seconds=(0.3, 0.1)), "gap_seconds must satisfy"),
+        (dict(count=0), "Need count >= 1"),
+    ],
+)
+def test_digit_strings_reject_bad_arguments(kwargs, message):
+    arguments = dict(count=5, seed=0) | kwargs
+    with pytest.raises(ValueError, match=message):
+        audio.compose_digit_strings(*recordings(), **arguments)
+
+
+def test_digit_strings_need_one_label_and_speaker_per_recording():
+    waveforms, digits, speakers = recordings()
+    with pytest.raises(ValueError, match="one entry per recording, got 6, 5 and 6"):
+        audio.compose_digit_strings(waveforms, digits[:5], speakers, count=1, seed=0)
+
+
+# --------------------------------------------------------------------------- error rates
+
+
+@pytest.mark.parametrize(
+    ("reference", "hypothesis", "distance"),
+    [
+        ([1, 2, 3], [1, 2, 3], 0),
+        ([1, 2, 3], [1, 3], 1),  # a deletion
+        ([1, 2, 3], [1, 2, 2, 3], 1),  # an insertion
+        ([1, 2, 3], [1, 5, 3], 1),  # a substitution
+        ([1, 2, 3], [], 3),
+        ([], [4, 4], 2),
+        ([7, 0, 0, 7], [0, 7, 7, 0], 3),
+    ],
+)
+def test_edit_distance(reference, hypothesis, distance):
+    assert audio.edit_distance(reference, hypothesis) == distance
+
+
+def test_digit_error_rate_pools_edits_over_reference_digits():
+    references = [[1, 2, 3, 4], [5, 6]]
+    assert audio.digit_error_rate(references, [[1, 2, 3, 4], [5, 6]]) == 0
+    assert audio.digit_error_rate(references, [[1, 2, 4], [6, 6]]) == pytest.approx(2 / 6)
+    assert audio.digit_error_rate([[1]], [[2, 2, 2]]) == 3  # insertions can push it above 1
+    with pytest.raises(ValueError, match="One hypothesis per reference: got 1 for 2"):
+        audio.digit_error_rate(references, [[1]])
+    with pytest.raises(ValueError, match="hold no digits"):
+        audio.digit_error_rate([[]], [[]])
+
+
+# --------------------------------------------------------------------------- reading files
+
+
+def dominant_frequency(waveform: np.ndarray, rate: int) -> float:
+    spectrum = np.abs(np.fft.rfft(waveform))
+    return float(np.fft.rfftfreq(len(waveform), 1 / rate)[np.argmax(spectrum)])
+
+
+def test_resample_keeps_a_tone_and_removes_what_the_new_rate_cannot_hold():
+    rate = 48_000
+    times = np.arange(rate) / rate
+    speech_band = np.sin(2 * np.pi * 1_000 * times)
+    too_high = np.sin(2 * np.pi * 6_000 * times)  # above 8 kHz's Nyquist frequency of 4 kHz
+    down = audio.resample(speech_band + too_high, rate)
+    assert len(down) == RATE and down.dtype == np.float32
+    assert dominant_frequency(down, RATE) == pytest.approx(1_000)
+    np.testing.assert_allclose(down, audio.resample(speech_band, rate), atol=1e-4)
+    np.testing.assert_allclose(np.abs(down).max(), 1, atol=0.01)  # amplitude kept
+    np.testing.assert_array_equal(audio.resample(down, RATE), down)
+    with pytest.raises(ValueError, match="Sample rates must be positive"):
+        audio.resample(down, 0)
+
+
+def write_wav(path, samples: np.ndarray, rate: int, width: int) -> None:
+    with wave.open(str(path), "wb") as file:
+        file.setnchannels(samples.shape[1] if samples.ndim == 2 else 1)
+        file.setsampwidth(width)
+        file.setframerate(rate)
+        file.writeframes(samples.tobytes())
+
+
+def test_read_wav_file_mixes_to_mono_and_resamples_to_8_khz(tmp_path):
+    left = (tone(500, 1.0, 16_000) * 32767).astype("<i2")
+    stereo = np.stack([left, left], axis=1)
+    write_wav(tmp_path / "stereo.wav", stereo, 16_000, 2)
+    waveform = audio.read_wav_file(tmp_path / "stereo.wav")
+    assert waveform.shape == (RATE,) and dominant_frequency(waveform, RATE) == pytest.approx(500)
+    np.testing.assert_allclose(np.abs(waveform).max(), 0.5, atol=0.01)
+
+
+def test_read_wav_file_reads_8_bit_unsigned_samples(tmp_path):
+    write_wav(tmp_path / "quiet.wav", np.full(800, 128, np.uint8), RATE, 1)
+    np.testing.assert_array_equal(audio.read_wav_file(tmp_path / "quiet.wav"), np.zeros(800))
+
+
+def test_read_wav_file_says_how_to_convert_what_it_cannot_read(tmp_path):
+    (tmp_path / "voice.m4a").write_bytes(b"not a wave file")
+    with pytest.raises(ValueError, match=re.escape("ffmpeg -i voice.m4a -ac 1 -ar 8000")):
+        audio.read_wav_file(tmp_path / "voice.m4a")
+    write_wav(tmp_path / "empty.wav", np.zeros(0, "<i2"), RATE, 2)
+    with pytest.raises(ValueError, match="holds no samples"):
+        audio.read_wav_file(tmp_path / "empty.wav")
