@@ -1,5 +1,6 @@
 """Repository-level consistency: notebooks, README, the repository address and the results."""
 
+import ast
 import json
 import re
 import tomllib
@@ -29,6 +30,13 @@ def test_notebook_setup_cell_clones_this_repository(path):
     setup = "".join(code_cells(path)[0]["source"])
     assert f'REPO_URL = "{REPO_URL}"' in setup
     assert "pip install" not in setup, "the set-up cell must not reinstall Colab's TensorFlow"
+    assert "requirements.txt" not in setup, "requirements.txt pins TensorFlow: not for Colab"
+    if '"pip"' in setup:  # installs only the pinned extras Colab lacks, nothing of TensorFlow's
+        assert setup.count('"pip"') == 1 and '"install", "-q", *COLAB_EXTRAS]' in setup
+        extras = ast.literal_eval(re.search(r"COLAB_EXTRAS = (\[.*?\])", setup).group(1))
+        pinned = (ROOT / "requirements.txt").read_text().split()
+        assert extras and all(extra in pinned for extra in extras), extras
+        assert not any(re.match(r"(tensorflow|keras|numpy|jax|torch)\b", e) for e in extras)
     assert "print_environment_report(config)" in setup
 
 

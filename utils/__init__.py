@@ -3,7 +3,8 @@
 Each module keeps its dependencies narrow so that it can be read on its own:
 
 - ``config``: quick/full mode, seeding, the environment report and the closing summary line.
-- ``data``: the IMDB and tiny-Shakespeare loaders (offline copies, downloads, integrity checks).
+- ``data``: the IMDB, tiny-Shakespeare, English-Spanish and spoken-digit loaders (offline copies,
+  downloads, integrity checks).
 - ``text``: the IMDB text pipeline (``TextVectorization`` and ``tf.data``) shared by the
   sentiment notebooks.
 - ``numpy_rnn``: NumPy references of SimpleRNN, LSTM and GRU, and the Elman network with
@@ -18,6 +19,10 @@ Each module keeps its dependencies narrow so that it can be read on its own:
 - ``plots``: training curves from Keras ``History`` objects.
 - ``diagrams``: the LSTM and GRU cells drawn as diagrams, in the lecture's symbols.
 - ``results``: the results tables that notebooks print and the README collects.
+- ``translation``: the sentence pipeline of the translation notebook (standardising, vectorizing,
+  teacher-forcing batches, detokenizing).
+- ``audio``: speech features (log-mel, MFCC), the spoken-digit splits, digit strings for CTC and
+  their error rate, reading a learner's own WAV file.
 """
 
 import os
