@@ -238,3 +238,11 @@ def test_read_wav_file_says_how_to_convert_what_it_cannot_read(tmp_path):
     write_wav(tmp_path / "empty.wav", np.zeros(0, "<i2"), RATE, 2)
     with pytest.raises(ValueError, match="holds no samples"):
         audio.read_wav_file(tmp_path / "empty.wav")
+
+
+def test_write_then_read_returns_the_waveform_to_16_bit_precision(tmp_path):
+    waveform = tone(700, 0.3) * 1.5  # peaks at 0.75; a louder copy clips
+    path = audio.write_wav_file(tmp_path / "tone.wav", waveform)
+    np.testing.assert_allclose(audio.read_wav_file(path), waveform, atol=1 / 32768)
+    loud = audio.read_wav_file(audio.write_wav_file(tmp_path / "loud.wav", 4 * waveform))
+    assert loud.max() == pytest.approx(1 - 1 / 32768) and loud.min() == -1

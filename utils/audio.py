@@ -280,3 +280,15 @@ def read_wav_file(path: str | Path) -> np.ndarray:
         raise ValueError(f"{path} holds no samples.")
     mono = samples.reshape(-1, channels).mean(axis=1)
     return resample(mono, rate, SAMPLE_RATE)
+
+
+def write_wav_file(path: str | Path, waveform: np.ndarray, sample_rate: int = SAMPLE_RATE) -> Path:
+    """Save a mono waveform in [-1, 1] as a 16-bit PCM WAV file (clipping what lies outside)."""
+    samples = np.clip(np.asarray(waveform, dtype=np.float64), -1.0, 1.0 - 1 / 32768)
+    path = Path(path)
+    with wave.open(str(path), "wb") as file:
+        file.setnchannels(1)
+        file.setsampwidth(2)
+        file.setframerate(sample_rate)
+        file.writeframes(np.round(samples * 32768).astype("<i2").tobytes())
+    return path
