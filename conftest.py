@@ -27,10 +27,10 @@ def pytest_runtest_call(item: pytest.Item):
     yield
     outputs = getattr(item, "test_outputs", None)
     if outputs is not None and hasattr(item, "cell_num"):
-        from tools.check_reproducible import output_text
+        from tools.check_reproducible import cell_text
 
         path = Path(str(item.parent.fspath))
-        _FIRST_RUN.setdefault(path, {})[item.cell_num] = "".join(map(output_text, outputs))
+        _FIRST_RUN.setdefault(path, {})[item.cell_num] = cell_text(outputs)
 
 
 class SecondRun(pytest.Item):

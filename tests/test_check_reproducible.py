@@ -78,6 +78,18 @@ def test_text_outputs_keep_stdout_and_rendered_text_but_not_stderr_or_images():
     assert text_outputs(notebook) == ["loss 0.5\n<Figure size 10x10>", "| a |"]
 
 
+def test_text_outputs_do_not_depend_on_how_prints_and_displays_interleave():
+    def stdout(text):
+        return {"output_type": "stream", "name": "stdout", "text": text}
+
+    player = {"output_type": "display_data", "data": {"text/plain": "<Audio>"}, "metadata": {}}
+    one_way = _notebook("play()", outputs=[[stdout("a\n"), player, stdout("b\n"), player]])
+    other_way = _notebook("play()", outputs=[[stdout("a\n"), stdout("b\n"), player, player]])
+    assert text_outputs(one_way) == text_outputs(other_way) == ["a\nb\n<Audio><Audio>"]
+    swapped = _notebook("play()", outputs=[[stdout("b\n"), player, stdout("a\n"), player]])
+    assert text_outputs(swapped) != text_outputs(one_way)  # the printed order still counts
+
+
 def test_differences_number_code_cells_from_one_and_ignore_timings():
     stored = ["epoch 1: 3.2 s, loss 0.51", "accuracy 0.90"]
     assert differences(stored, ["epoch 1: 9.9 s, loss 0.51", "accuracy 0.90"]) == []

@@ -122,10 +122,23 @@ def output_text(output: Mapping[str, Any]) -> str:
     return ""
 
 
+def cell_text(outputs: Sequence[Mapping[str, Any]]) -> str:
+    """The text of one cell's outputs: everything it printed, then everything it displayed.
+
+    Printed text comes first and displayed objects after, each in their own order: Jupyter sends
+    a display (an audio player, a table) at once but printed text when its buffer is flushed, so
+    a cell that alternates ``print`` and ``display`` can interleave them differently on two runs
+    that print the same thing.
+    """
+    printed = [output for output in outputs if output.get("output_type") == "stream"]
+    shown = [output for output in outputs if output.get("output_type") != "stream"]
+    return "".join(output_text(output) for output in [*printed, *shown])
+
+
 def text_outputs(notebook: Mapping[str, Any]) -> list[str]:
-    """One string per code cell, in order: everything the cell printed or displayed as text."""
+    """One string per code cell, in order: what :func:`cell_text` reads from its outputs."""
     return [
-        "".join(output_text(output) for output in cell.get("outputs", []))
+        cell_text(cell.get("outputs", []))
         for cell in notebook["cells"]
         if cell["cell_type"] == "code"
     ]
