@@ -12,6 +12,7 @@ from utils.results import collect_results, readme_with_results
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+SOLUTIONS = sorted((ROOT / "notebooks" / "solutions").glob("[0-9][0-9]_*.ipynb"))
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 REPO_URL = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"]["Repository"]
 
@@ -25,7 +26,7 @@ def test_there_are_notebooks():
     assert NOTEBOOKS, "no notebooks found under notebooks/"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", NOTEBOOKS + SOLUTIONS, ids=lambda p: p.stem)
 def test_notebook_setup_cell_clones_this_repository(path):
     setup = "".join(code_cells(path)[0]["source"])
     assert f'REPO_URL = "{REPO_URL}"' in setup
@@ -40,7 +41,7 @@ def test_notebook_setup_cell_clones_this_repository(path):
     assert "print_environment_report(config)" in setup
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", NOTEBOOKS + SOLUTIONS, ids=lambda p: p.stem)
 def test_notebook_setup_cell_outside_the_repository_says_how_to_clone_it(
     path, tmp_path, monkeypatch
 ):
@@ -67,7 +68,7 @@ def test_every_colab_link_in_readme_points_at_an_existing_notebook():
         assert (ROOT / notebook).is_file(), notebook
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", NOTEBOOKS + SOLUTIONS, ids=lambda p: p.stem)
 def test_notebook_is_committed_executed_in_order_without_errors(path):
     cells = [cell for cell in code_cells(path) if "".join(cell["source"]).strip()]
     counts = [cell["execution_count"] for cell in cells]
