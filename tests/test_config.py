@@ -84,6 +84,12 @@ def test_run_summary_states_mode_hardware_and_elapsed_time(monkeypatch):
     assert "2 min 5 s" in line
 
 
+def test_run_summary_rounds_to_whole_seconds_before_counting_minutes(monkeypatch):
+    monkeypatch.setattr(config, "gpu_names", lambda: [])
+    monkeypatch.setattr(time, "perf_counter", lambda: 1000.0 + 719.6)
+    assert config.run_summary(1000.0, config.RunConfig(quick=True)).endswith(" in 12 min 0 s.")
+
+
 def test_hardware_description_names_the_gpu_or_the_cpu_cores(monkeypatch):
     monkeypatch.setattr(config, "gpu_names", lambda: ["Tesla T4"])
     assert config.hardware_description() == "GPU (Tesla T4)"

@@ -149,6 +149,6 @@ def run_summary(start_time: float, config: RunConfig | None = None) -> str:
 
     config = config or get_config()
     hardware = hardware_description()
-    minutes, seconds = divmod(time.perf_counter() - start_time, 60)
-    elapsed = f"{int(minutes)} min {seconds:.0f} s"
+    minutes, seconds = divmod(round(time.perf_counter() - start_time), 60)  # never "60 s"
+    elapsed = f"{minutes} min {seconds} s"
     return f"Executed top to bottom in {config.mode} mode on {hardware} in {elapsed}."
