@@ -62,9 +62,18 @@ def test_environment_report_names_versions_hardware_and_mode(monkeypatch):
     assert f"TensorFlow {tf.__version__}" in line
     assert f"Keras {keras.__version__}" in line
     assert "CPU only" in line and "quick mode (RNN_QUICK=1)" in line
+    monkeypatch.setattr(config, "cpu_model", lambda: "Some CPU 9000")
+    line = config.environment_report(config.RunConfig(quick=True))
+    assert f"CPU only ({os.cpu_count()} cores, Some CPU 9000)" in line
     monkeypatch.setattr(config, "gpu_names", lambda: ["Tesla T4"])
     line = config.environment_report(config.RunConfig(quick=False))
     assert "GPU: Tesla T4" in line and "full mode" in line
+
+
+def test_cpu_model_reads_the_model_name_from_cpuinfo(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 7B13\n")
+    assert config.cpu_model(str(cpuinfo)) == "AMD EPYC 7B13"
 
 
 def test_report_tells_how_to_switch_on_a_gpu_only_when_none_is_found(monkeypatch, capsys):

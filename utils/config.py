@@ -108,6 +108,23 @@ def hardware_description() -> str:
     return f"GPU ({', '.join(gpus)})" if gpus else f"CPU only ({os.cpu_count()} cores)"
 
 
+def cpu_model(cpuinfo: str = "/proc/cpuinfo") -> str:
+    """The processor's model name, or ``""`` where the system does not say.
+
+    Stored outputs name it because float results can differ between processor families (the
+    CPU kernels differ), so a number that does not reproduce may just come from another CPU.
+    """
+    try:
+        with open(cpuinfo, encoding="utf-8") as lines:
+            for line in lines:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name":
+                    return value.strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
 def environment_report(config: RunConfig | None = None) -> str:
     """One line naming TensorFlow and Keras versions, the hardware and the run mode.
 
@@ -118,7 +135,8 @@ def environment_report(config: RunConfig | None = None) -> str:
     import tensorflow as tf
 
     config = config or get_config()
-    hardware = f"GPU: {', '.join(gpus)}" if gpus else f"CPU only ({os.cpu_count()} cores)"
+    processor = ", ".join(filter(None, [f"{os.cpu_count()} cores", cpu_model()]))
+    hardware = f"GPU: {', '.join(gpus)}" if gpus else f"CPU only ({processor})"
     mode = f"{config.mode} mode" + (f" ({QUICK_ENV_VAR}=1)" if config.quick else "")
     return (
         f"TensorFlow {tf.__version__} · Keras {keras.__version__} · "
