@@ -87,6 +87,13 @@ def test_adjust_is_applied_before_training():
     np.testing.assert_array_equal(model.layers[1].cell.kernel.numpy(), 0.0)
 
 
+@pytest.mark.parametrize("clipnorm", [1.0, None])
+def test_the_budget_sets_the_optimizers_clipping(clipnorm):
+    budget = Budget(num_train=8, num_validation=8, num_test=8, max_epochs=1, clipnorm=clipnorm)
+    _, model = train_on_adding(lambda: keras.layers.SimpleRNN(2), 5, 0, budget)
+    assert model.optimizer.clipnorm == clipnorm
+
+
 def test_climb_stops_at_the_first_failure(monkeypatch):
     outcomes = {10: 0.01, 20: 0.05, 40: 0.5, 80: 0.01}
     calls = []

@@ -46,7 +46,7 @@ class Budget:
     max_epochs: int = 30
     batch_size: int = 100
     learning_rate: float = 3e-3
-    clipnorm: float = 1.0
+    clipnorm: float | None = 1.0  # each gradient tensor's norm is cut to this; None: no clipping
 
 
 @dataclass(frozen=True)
