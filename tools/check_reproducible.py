@@ -38,6 +38,8 @@ _TIMING_WORDS = re.compile(
     r"per epoch|s/epoch|seconds|wall|faster|slower|speed|time[ds]?\b|timing", re.IGNORECASE
 )
 _ANY_NUMBER = re.compile(rf"[-+]?{_NUMBER}(?:[eE][-+]?\d+)?x?")
+MACHINE = "<machine>"
+_CPU_DESCRIPTION = re.compile(r"CPU only \((?:[^()]|\([^()]*\))*\)")  # "Intel(R)" nests
 _TIMING_COLUMN = re.compile(r"second|time|_ms\b|speed", re.IGNORECASE)
 _TIMING_HEADER = re.compile(r"s/epoch(?: \([^)]*\))?|seconds?_per_epoch|seconds?/epoch")
 
@@ -83,10 +85,14 @@ def mask_timings(text: str) -> str:
     ratios of timings move with them; every number of a block that such a line introduces with a
     colon (``seconds for one epoch:``), up to the next blank line; the column of a printed table
     whose header names a time (``s/epoch``, ``seconds_per_epoch``), and the same column of a
-    Markdown table. Everything else, accuracies and losses included, is kept.
+    Markdown table. The processor a line names (``CPU only (2 cores, <model>)``) is replaced by
+    ``<machine>``: it says where the run happened, not what it found. Everything else,
+    accuracies and losses included, is kept.
     """
     lines, timing_block, timing_spans = [], False, []
-    for line in _mask_table_columns(text.splitlines()):
+    for line in _mask_table_columns(
+        _CPU_DESCRIPTION.sub(f"CPU only ({MACHINE})", text).splitlines()
+    ):
         if not line.strip():
             timing_block, timing_spans = False, []
         elif line.startswith("|"):
