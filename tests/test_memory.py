@@ -18,6 +18,7 @@ from utils.memory import (
     climb,
     longest_solved,
     median_longest_solved,
+    state_gradient_norms,
     train_on_adding,
 )
 from utils.tasks import ADDING_TRIVIAL_MSE
@@ -144,3 +145,37 @@ def test_chrono_initialisation_sets_log_uniform_forget_biases_and_opposite_input
     again.build((None, None, 2))
     chrono_initialisation(again, length=100, seed=3)
     np.testing.assert_array_equal(again.cell.bias.numpy(), bias)
+
+
+@pytest.mark.parametrize("scale", [0.5, 0.9, 1.2])
+def test_state_gradient_norms_of_a_linear_rnn_are_powers_of_its_recurrent_scale(scale):
+    """With h_t = a * h_{t-1} + W x_t, d(u . h_T)/dh_k = a^(T-k) u, whose norm is a^(T-k)."""
+    units, steps = 4, 6
+    layer = keras.layers.SimpleRNN(units, activation=None)
+    layer.build((None, steps, 2))
+    kernel, _, bias = layer.get_weights()
+    layer.set_weights([kernel, scale * np.eye(units, dtype="float32"), bias])
+    direction = np.full((units, 1), 0.5, dtype="float32")  # a unit vector
+    x = np.random.default_rng(0).normal(size=(3, steps, 2)).astype("float32")
+
+    norms = state_gradient_norms(layer, x, direction)
+
+    np.testing.assert_allclose(norms, scale ** np.arange(1, steps + 1), rtol=1e-5)
+
+
+def test_state_gradient_norms_count_both_lstm_states():
+    """An LSTM's g_k includes the cell state: larger than the gradient on h_k alone, and > 0."""
+    keras.utils.set_random_seed(0)
+    layer = keras.layers.LSTM(3)
+    layer.build((None, 5, 2))
+    x = np.random.default_rng(1).normal(size=(2, 5, 2)).astype("float32")
+    norms = state_gradient_norms(layer, x, np.ones((3, 1), dtype="float32") / np.sqrt(3))
+    assert norms.shape == (5,)
+    assert np.all(norms > 0)
+
+
+def test_state_gradient_norms_reject_a_direction_of_the_wrong_size():
+    layer = keras.layers.GRU(3)
+    layer.build((None, 4, 2))
+    with pytest.raises(ValueError, match=r"direction must have shape \(units, 1\) = \(3, 1\)"):
+        state_gradient_norms(layer, np.zeros((1, 4, 2), "float32"), np.ones((4, 1)))

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from utils.numpy_rnn import gru_forward, lstm_forward
+from utils.numpy_rnn import LSTM_TRACE_KEYS, gru_forward, lstm_forward, lstm_trace
 
 SHAPES = [  # (batch, steps, features, units)
     (1, 1, 1, 1),
@@ -92,6 +92,42 @@ def test_lstm_forward_follows_the_lecture_equations_for_one_step():
 
     np.testing.assert_allclose(c_ours, c, rtol=1e-12)
     np.testing.assert_allclose(h, o * np.tanh(c), rtol=1e-12)
+
+
+def test_lstm_trace_records_the_lecture_gates_and_every_cell_state_keras_reaches():
+    """Each step's gates are the lecture's sigmoids, and C_t is Keras's state after t + 1 steps."""
+    layer = _randomise(keras.layers.LSTM(3, return_state=True), features=2, seed=4)
+    kernel, recurrent_kernel, bias = layer.get_weights()
+    x = _inputs(2, 6, 2)
+    trace = lstm_trace(x, kernel, recurrent_kernel, bias)
+    assert set(trace) == set(LSTM_TRACE_KEYS)
+    assert all(value.shape == (2, 6, 3) for value in trace.values())
+
+    for t in range(6):
+        _, keras_h, keras_c = layer(x[:, : t + 1])
+        np.testing.assert_allclose(trace["h"][:, t], keras_h, atol=1e-5)
+        np.testing.assert_allclose(trace["C"][:, t], keras_c, atol=1e-5)
+        h_prev = trace["h"][:, t - 1] if t else np.zeros((2, 3))
+        c_prev = trace["C"][:, t - 1] if t else np.zeros((2, 3))
+        a = x[:, t] @ kernel + h_prev @ recurrent_kernel + bias
+        gate = {name: 1 / (1 + np.exp(-a[:, k * 3 : (k + 1) * 3])) for k, name in enumerate("ifco")}
+        for name in "fio":
+            np.testing.assert_allclose(trace[name][:, t], gate[name], atol=1e-6)
+        candidate = np.tanh(a[:, 6:9])
+        np.testing.assert_allclose(
+            trace["C"][:, t], gate["f"] * c_prev + gate["i"] * candidate, atol=1e-6
+        )
+
+
+def test_lstm_forward_is_the_traces_hidden_states_and_last_cell_state():
+    rng = np.random.default_rng(2)
+    weights = [rng.normal(size=s) for s in [(2, 12), (3, 12), (12,)]]
+    x = rng.normal(size=(4, 5, 2))
+    trace = lstm_trace(x, *weights)
+    outputs, last_h, last_c = lstm_forward(x, *weights)
+    np.testing.assert_array_equal(outputs, trace["h"])
+    np.testing.assert_array_equal(last_h, trace["h"][:, -1])
+    np.testing.assert_array_equal(last_c, trace["C"][:, -1])
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,12 +1,13 @@
 """Tests for utils.training."""
 
+import random
 import time
 
 import keras
 import numpy as np
 import pytest
 
-from utils.training import EpochTimer, results_row
+from utils.training import EpochTimer, results_row, train_sentiment
 
 
 class _Sleep(keras.callbacks.Callback):
@@ -68,3 +69,41 @@ def test_results_row_reports_params_median_time_best_validation_and_test_metrics
     assert row["best_val_accuracy"] == 0.75  # the highest accuracy
     assert row["best_val_mae"] == min(history.history["val_mae"])  # the lowest error
     assert row["test_mae"] == 0.25
+
+
+def _word_ids(seed: int, reviews: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """Reviews of 12 ids in which id 1 marks a positive review, so there is something to learn."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, reviews)
+    ids = rng.integers(2, 20, (reviews, 12))
+    ids[labels == 1, 3] = 1
+    ids[:, 10:] = 0  # padding on the right
+    return ids, labels.astype("float32")
+
+
+def test_train_sentiment_builds_the_lectures_model_and_is_reproducible_by_seed(capsys):
+    data = _word_ids(0), _word_ids(1), _word_ids(2)
+    settings = {"vocabulary_size": 20, "embedding_dim": 4, "epochs": 2}
+    model, history, row = train_sentiment(
+        lambda: keras.layers.LSTM(5), "Tiny LSTM", *data, **settings, label="LSTM(5)"
+    )
+
+    assert [type(layer).__name__ for layer in model.layers] == ["Embedding", "LSTM", "Dense"]
+    assert model.layers[0].mask_zero and model.name == "tiny_lstm"
+    assert capsys.readouterr().out.startswith("--- Tiny LSTM")
+    assert row["model"] == "LSTM(5)" and row["seeds"] == 1
+    assert len(history.history["val_accuracy"]) == 2
+    assert row["best_val_accuracy"] == max(history.history["val_accuracy"])
+    _, test_accuracy = model.evaluate(*data[2], verbose=0)
+    assert row["test_accuracy"] == test_accuracy  # the kept (best validation) weights, tested
+
+    random.random()  # whatever ran in between must not matter
+    _, again, again_row = train_sentiment(
+        lambda: keras.layers.LSTM(5), "Tiny LSTM", *data, **settings
+    )
+    _, other_seed, _ = train_sentiment(
+        lambda: keras.layers.LSTM(5), "Tiny", *data, **settings, seed=7
+    )
+    assert again_row["model"] == "Tiny LSTM"  # the name, when no label is given
+    assert again.history["loss"] == history.history["loss"]  # same seed: same weights, batches
+    assert other_seed.history["loss"] != history.history["loss"]

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from utils.tasks import ADDING_TRIVIAL_MSE, adding_problem
 from utils.training import EpochTimer
@@ -210,3 +211,46 @@ def chrono_initialisation(layer: keras.layers.LSTM, length: int, seed: int = 0) 
     bias = np.zeros(layer.cell.bias.shape, dtype="float32")
     bias[:units], bias[units : 2 * units] = -keep_bias, keep_bias  # Keras's blocks i, f, c, o
     layer.cell.bias.assign(bias)
+
+
+def state_gradient_norms(
+    layer: keras.layers.Layer, x: np.ndarray | tf.Tensor, direction: np.ndarray
+) -> np.ndarray:
+    """How much of a gradient at the last hidden state reaches each earlier state.
+
+    Runs ``layer``'s own Keras cell step by step over ``x`` from zero states, so that every
+    state ``s_k`` is a tensor to differentiate with respect to (for an LSTM ``s_k = (h_k, C_k)``,
+    for a SimpleRNN or a GRU ``s_k = h_k``), and returns
+
+        g_k = || d(u . h_T) / d s_k ||,
+
+    averaged over the batch, for the distances ``T - k = 1, ..., T`` in that order. One backward
+    pass gives every ``g_k``; notebook 04 plots them before and after training.
+
+    Args:
+        layer: a built recurrent layer with a ``cell`` (``SimpleRNN``, ``LSTM``, ``GRU``, ``RNN``).
+        x: inputs of shape ``(batch, T, features)``.
+        direction: the fixed direction ``u``, shape ``(units, 1)``, along which the gradient is
+            sent into ``h_T``.
+    """
+    x = tf.convert_to_tensor(x)
+    sizes = layer.cell.state_size
+    sizes = list(sizes) if isinstance(sizes, list | tuple) else [sizes]
+    if direction.shape != (sizes[0], 1):
+        raise ValueError(
+            f"direction must have shape (units, 1) = ({sizes[0]}, 1), got {direction.shape}."
+        )
+    states = [tf.zeros((x.shape[0], size)) for size in sizes]
+    visited = []
+    with tf.GradientTape() as tape:
+        for t in range(x.shape[1]):
+            tape.watch(states)
+            visited.append(states)
+            h, states = layer.cell(x[:, t], states)
+            states = list(states) if isinstance(states, list | tuple) else [states]
+        readout = tf.reduce_sum(h @ direction)
+    per_step = tape.gradient(readout, visited)
+    norms = [
+        np.sqrt(sum(np.sum(g.numpy() ** 2, axis=1) for g in grads)).mean() for grads in per_step
+    ]
+    return np.array(norms[::-1])  # visited[k] is T - k steps back

@@ -397,15 +397,22 @@ def _initial_state(
     return state
 
 
-def lstm_forward(
+LSTM_TRACE_KEYS = ("h", "C", "f", "i", "o")
+"""What :func:`lstm_trace` records at every step: hidden state, cell state, the three gates."""
+
+
+def lstm_trace(
     x: np.ndarray,
     kernel: np.ndarray,
     recurrent_kernel: np.ndarray,
     bias: np.ndarray | None,
     h0: np.ndarray | None = None,
     c0: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Run an LSTM layer over a batch, one time step at a time (the lecture's four steps).
+) -> dict[str, np.ndarray]:
+    """Run an LSTM layer over a batch, one time step at a time, and keep every gate and state.
+
+    The lecture's four steps, with what happens inside the cell recorded at each step, so that a
+    trained layer's gates can be read off (notebook 04 and its solutions).
 
     With ``a_t = x_t @ kernel + h_{t-1} @ recurrent_kernel + bias`` split into four blocks in
     Keras's gate order i, f, c, o::
@@ -429,9 +436,9 @@ def lstm_forward(
             Keras's ``initial_state=[h0, c0]``.
 
     Returns:
-        ``(outputs, last_h, last_c)``: every ``h_t``, shape ``(batch, time, units)``, then the
-        last hidden state and the last cell state, each ``(batch, units)``; what
-        ``LSTM(units, return_sequences=True, return_state=True)`` returns.
+        A dict of arrays of shape ``(batch, time, units)``, one per :data:`LSTM_TRACE_KEYS`:
+        ``"h"`` the hidden states, ``"C"`` the cell states, ``"f"``, ``"i"`` and ``"o"`` the
+        forget, input and output gates.
 
     Raises:
         ValueError: if a shape does not fit, naming the shape that was expected.
@@ -448,7 +455,7 @@ def lstm_forward(
     h = _initial_state(h0, "h0", batch, units, dtype)
     c = _initial_state(c0, "c0", batch, units, dtype)
 
-    outputs = np.empty((batch, steps, units), dtype=dtype)
+    trace = {key: np.empty((batch, steps, units), dtype=dtype) for key in LSTM_TRACE_KEYS}
     for t in range(steps):
         a = x[:, t] @ kernel + h @ recurrent_kernel + bias
         a_i, a_f, a_c, a_o = np.split(a, 4, axis=-1)
@@ -457,8 +464,34 @@ def lstm_forward(
         c = f * c + i * np.tanh(a_c)
         o = _sigmoid(a_o)
         h = o * np.tanh(c)
-        outputs[:, t] = h
-    return outputs, h, c
+        for key, value in zip(LSTM_TRACE_KEYS, (h, c, f, i, o), strict=True):
+            trace[key][:, t] = value
+    return trace
+
+
+def lstm_forward(
+    x: np.ndarray,
+    kernel: np.ndarray,
+    recurrent_kernel: np.ndarray,
+    bias: np.ndarray | None,
+    h0: np.ndarray | None = None,
+    c0: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Run an LSTM layer over a batch: what ``keras.layers.LSTM`` computes.
+
+    The arguments are :func:`lstm_trace`'s (which documents the equations and the weights'
+    layout).
+
+    Returns:
+        ``(outputs, last_h, last_c)``: every ``h_t``, shape ``(batch, time, units)``, then the
+        last hidden state and the last cell state, each ``(batch, units)``; what
+        ``LSTM(units, return_sequences=True, return_state=True)`` returns.
+
+    Raises:
+        ValueError: if a shape does not fit, naming the shape that was expected.
+    """
+    trace = lstm_trace(x, kernel, recurrent_kernel, bias, h0, c0)
+    return trace["h"], trace["h"][:, -1], trace["C"][:, -1]
 
 
 def gru_forward(
