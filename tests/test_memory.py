@@ -164,7 +164,7 @@ def test_state_gradient_norms_of_a_linear_rnn_are_powers_of_its_recurrent_scale(
 
 
 def test_state_gradient_norms_count_both_lstm_states():
-    """An LSTM's g_k includes the cell state: larger than the gradient on h_k alone, and > 0."""
+    """An LSTM has two states (h_k, C_k): the measurement runs through both, one norm per step."""
     keras.utils.set_random_seed(0)
     layer = keras.layers.LSTM(3)
     layer.build((None, 5, 2))
