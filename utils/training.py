@@ -1,5 +1,6 @@
-"""Small training aids shared by the notebooks that compare models: timing, result rows, and the
-sentiment recipe that notebook 04 and its solutions train every cell with."""
+"""Small training aids shared by the notebooks that compare models and by their solutions: timing,
+result rows, the sentiment recipes of notebooks 04 and 10, the learning-rate range test, and the
+simulated disconnect that notebook 10's checkpoint section survives."""
 
 from __future__ import annotations
 
@@ -10,6 +11,10 @@ from typing import Any
 
 import keras
 import numpy as np
+
+Data = Any
+"""Whatever ``keras.Model.fit`` accepts as its first argument (a ``tf.data.Dataset``, a
+``keras.utils.PyDataset`` ...)."""
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -146,3 +151,148 @@ def train_sentiment(
     _, test_accuracy = model.evaluate(*test, verbose=0)
     row = results_row(label or name, model, history, timer, test_accuracy=test_accuracy)
     return model, history, {**row, "seeds": 1}
+
+
+def sentiment_classifier(
+    make_recurrent: Callable[[], keras.layers.Layer],
+    *,
+    vocabulary_size: int,
+    sequence_length: int,
+    embedding_dim: int,
+    learning_rate: float = 1e-3,
+    **optimizer_args: Any,
+) -> keras.Model:
+    """``Embedding(mask_zero) → recurrent layer → Dense(1, sigmoid)``, compiled with Adam.
+
+    Notebook 10's model, one function so that each of its sections (and their solutions) can
+    change one thing: the recurrent layer, the learning rate or an optimizer argument such as
+    ``clipnorm``. The layers are made in order, the recurrent one after the embedding, so that a
+    seed set before the call fixes every weight. The output layer computes in float32, as mixed
+    precision needs.
+
+    Args:
+        make_recurrent: makes the recurrent layer (returning its last state), for example
+            ``lambda: keras.layers.GRU(32)``.
+        vocabulary_size: the embedding's input size (the vectorizer's ``max_tokens``).
+        sequence_length: word ids per review.
+        embedding_dim: the embedding's output size.
+        learning_rate: Adam's learning rate.
+        **optimizer_args: passed on to ``keras.optimizers.Adam`` (``clipnorm=1.0`` ...).
+    """
+    model = keras.Sequential(
+        [
+            keras.Input((sequence_length,), dtype="int64"),
+            keras.layers.Embedding(vocabulary_size, embedding_dim, mask_zero=True),
+            make_recurrent(),
+            keras.layers.Dense(1, activation="sigmoid", dtype="float32"),
+        ]
+    )
+    optimizer = keras.optimizers.Adam(learning_rate, **optimizer_args)
+    model.compile(optimizer=optimizer, loss="binary_crossentropy", metrics=["accuracy"])
+    return model
+
+
+class LearningRateRangeTest(keras.callbacks.Callback):
+    """The learning-rate range test (Smith, 2017): the rate rises geometrically, batch by batch.
+
+    Train one epoch of ``steps`` batches with this callback; batch ``i`` runs at
+    ``rates[i]``, from ``low`` to ``high``. The loss stays flat while the rate is too small to
+    matter, falls where learning happens and shoots up where steps overshoot.
+    :attr:`batch_losses` is each batch's own loss, :meth:`smoothed_losses` its bias-corrected
+    moving average, and :attr:`lowest_loss_rate` the rate at the bottom of that curve (a good
+    rate lies somewhat below it; notebook 10 takes a tenth).
+    """
+
+    def __init__(self, low: float, high: float, steps: int) -> None:
+        super().__init__()
+        if not 0 < low < high or steps < 2:
+            raise ValueError(
+                f"Need 0 < low < high and at least 2 steps, got low={low}, high={high}, "
+                f"steps={steps}."
+            )
+        self.rates = np.geomspace(low, high, steps)
+        self.running_means: list[float] = []
+
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        if len(self.running_means) >= len(self.rates):
+            raise RuntimeError(
+                f"The range test has {len(self.rates)} rates: pass steps_per_epoch="
+                f"{len(self.rates)} and epochs=1 to fit."
+            )
+        self.model.optimizer.learning_rate.assign(self.rates[len(self.running_means)])
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self.running_means.append(float(logs["loss"]))
+
+    @property
+    def batch_losses(self) -> np.ndarray:
+        """Each batch's loss. Keras reports the running mean of the epoch so far; the mean of
+        ``k`` batches times ``k``, minus the same for ``k - 1``, is batch ``k``'s own loss."""
+        means = np.array(self.running_means)
+        return np.r_[means[:1], np.diff(means * np.arange(1, len(means) + 1))]
+
+    def smoothed_losses(self, beta: float = 0.9) -> np.ndarray:
+        """The batch losses' exponential moving average, divided by ``1 - beta**k`` so that the
+        first steps are not pulled towards the average's start at 0."""
+        smoothed, average = [], 0.0
+        for step, loss in enumerate(self.batch_losses, start=1):
+            average = beta * average + (1 - beta) * loss
+            smoothed.append(average / (1 - beta**step))
+        return np.array(smoothed)
+
+    @property
+    def lowest_loss_rate(self) -> float:
+        """The rate at which the smoothed loss was lowest."""
+        if not self.running_means:
+            raise ValueError("No batch has run yet: pass the range test to model.fit first.")
+        return float(self.rates[np.nanargmin(self.smoothed_losses())])
+
+
+def seconds_per_epoch(build: Callable[[], keras.Model], data: Data, epochs: int) -> float:
+    """Seconds per epoch of one fresh model from ``build``: :attr:`EpochTimer.seconds_per_epoch`
+    (the median epoch, the first, tracing one, left out)."""
+    timer = EpochTimer()
+    build().fit(data, epochs=epochs, callbacks=[timer], verbose=0)
+    return timer.seconds_per_epoch
+
+
+def interleaved_timings(
+    builds: dict[str, Callable[[], keras.Model]],
+    make_data: Callable[[], Data],
+    *,
+    repeats: int,
+    epochs: int,
+    seed: int = 42,
+) -> dict[str, list[float]]:
+    """Time every build ``repeats`` times, taking turns, each run from the same seed.
+
+    One timing misleads on a shared machine; taking turns (one run of each build, then the
+    next round) lets a slow spell of the machine hit every build alike, so the per-round ratios
+    and their range can be read. ``make_data`` gives a fresh dataset for every run.
+
+    Returns:
+        build name -> its seconds per epoch, one per round.
+    """
+    seconds: dict[str, list[float]] = {name: [] for name in builds}
+    for _ in range(repeats):
+        for name, build in builds.items():
+            keras.utils.set_random_seed(seed)
+            seconds[name].append(seconds_per_epoch(build, make_data(), epochs))
+    return seconds
+
+
+class DisconnectError(Exception):
+    """Stands for whatever ends a Colab session in the middle of ``fit``."""
+
+
+class DisconnectAfter(keras.callbacks.Callback):
+    """Stops training with :class:`DisconnectError` at the end of epoch ``epochs`` (from 1), as
+    a lost session would, so that a checkpointed run can be shown to resume."""
+
+    def __init__(self, epochs: int) -> None:
+        super().__init__()
+        self.epochs = epochs
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if epoch + 1 == self.epochs:
+            raise DisconnectError(f"connection lost after epoch {epoch + 1}")
