@@ -2,6 +2,7 @@
 
 import hashlib
 import io
+import shutil
 import tarfile
 import threading
 import wave
@@ -97,6 +98,26 @@ def test_second_call_reuses_extraction_without_reading_the_archive(isolated, tmp
     second = data.load_imdb("test")
     assert first[0] == second[0]
     np.testing.assert_array_equal(first[1], second[1])
+
+
+def test_an_extraction_finished_by_another_process_is_kept_not_replaced(
+    isolated, tmp_path, monkeypatch
+):
+    archive = make_imdb_archive(tmp_path / "offline" / data.IMDB_ARCHIVE_NAME)
+    target = isolated / "aclImdb"
+    verify = data._verify_imdb_counts
+
+    def verify_while_another_process_finishes(root, archive_path):
+        verify(root, archive_path)
+        # Meanwhile a second notebook finished its own extraction and is reading from it.
+        shutil.copytree(root, target)
+        (target / ".complete").write_text("verified\n")
+        (target / "being-read").write_text("")
+
+    monkeypatch.setattr(data, "_verify_imdb_counts", verify_while_another_process_finishes)
+    assert data.extract_imdb(archive, isolated) == target
+    assert (target / "being-read").is_file(), "the other process's copy was removed"
+    assert not list(isolated.glob(".aclImdb-extracting-*")), "staging folder left behind"
 
 
 def test_wrong_split_name_is_rejected(isolated):

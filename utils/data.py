@@ -284,12 +284,26 @@ def extract_imdb(archive: Path, destination_dir: Path) -> Path:
             ) from error
         _verify_imdb_counts(staging / IMDB_FOLDER_NAME, archive)
         (staging / IMDB_FOLDER_NAME / _IMDB_COMPLETE_MARKER).write_text("verified\n")
+        if _finished_elsewhere(target):
+            return target
         if target.exists():  # an older, unverified extraction: never reuse it
             shutil.rmtree(target)
-        (staging / IMDB_FOLDER_NAME).rename(target)
+        try:
+            (staging / IMDB_FOLDER_NAME).rename(target)
+        except OSError:
+            if _finished_elsewhere(target):
+                return target
+            raise
         return target
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _finished_elsewhere(target: Path) -> bool:
+    """Whether another process (a second notebook started at the same time, a parallel test
+    worker) has put a verified extraction at ``target`` while this one was extracting. That copy
+    is kept, since its owner may be reading it; the caller's own copy is discarded."""
+    return (target / _IMDB_COMPLETE_MARKER).is_file()
 
 
 def _wanted_imdb_member(member: tarfile.TarInfo) -> bool:
