@@ -2,8 +2,8 @@
 
 The test suite runs the notebooks in quick mode unless told otherwise. nbval executes each
 notebook once (comparing the cells marked ``# NBVAL_CHECK_OUTPUT`` with the stored outputs); we
-keep what every cell printed in that run, and after all notebooks have run, execute each one a
-second time in a fresh kernel and require the same text outputs, timings aside. An unseeded
+keep what every cell printed in that run, and right after it execute the notebook a second time in
+a fresh kernel and require the same text outputs, timings aside. An unseeded
 random draw anywhere in a notebook or in ``utils`` makes the two runs differ and fails the suite.
 """
 
@@ -61,11 +61,15 @@ class SecondRun(pytest.Item):
 
 
 def pytest_collection_modifyitems(session: pytest.Session, items: list[pytest.Item]) -> None:
-    """After all collected items, one :class:`SecondRun` per notebook that nbval collected."""
-    notebooks = dict.fromkeys(
-        Path(str(item.parent.fspath)) for item in items if hasattr(item, "cell_num")
-    )
-    items.extend(
-        SecondRun.from_parent(session, name=f"{path.stem}::second_run", notebook=path)
-        for path in notebooks
-    )
+    """Right after the last cell of each notebook that nbval collected, its :class:`SecondRun`.
+
+    Each is collected under its notebook (``notebooks/<name>.ipynb::second_run``), so that
+    pytest-xdist's ``--dist loadfile`` (see pyproject.toml) runs it on the worker that ran the
+    notebook's cells, after them.
+    """
+    last_cell = {}  # notebook path -> (index of its last cell item, nbval's collector of it)
+    for index, item in enumerate(items):
+        if hasattr(item, "cell_num"):
+            last_cell[Path(str(item.parent.fspath))] = (index, item.parent)
+    for path, (index, collector) in sorted(last_cell.items(), key=lambda entry: -entry[1][0]):
+        items.insert(index + 1, SecondRun.from_parent(collector, name="second_run", notebook=path))
