@@ -114,6 +114,8 @@ def test_one_step_model_refuses_a_model_whose_layers_hide_their_states():
     model = keras.Model(characters, keras.layers.Dense(10)(x))
     with pytest.raises(ValueError, match="character_language_model"):
         one_step_model(model)
+    with pytest.raises(ValueError, match="character_language_model"):
+        one_step_model(keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]))
 
 
 def test_read_prompt_leaves_the_last_id_to_be_fed():

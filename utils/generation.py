@@ -155,7 +155,8 @@ def one_step_model(language_model: keras.Model) -> keras.Model:
         ValueError: for a model that is not ``Input -> Embedding -> recurrent layers built with
             return_state=True -> Dense``, e.g. one not made by :func:`character_language_model`.
     """
-    _, embedding, *recurrent, readout = language_model.layers
+    layers = language_model.layers
+    embedding, *recurrent, readout = layers[1:] if len(layers) >= 4 else (None, None)
     if (
         not isinstance(embedding, keras.layers.Embedding)
         or not isinstance(readout, keras.layers.Dense)
@@ -290,7 +291,7 @@ class DateTranslator:
     """
 
     def __init__(self, sources: Sequence[str], targets: Sequence[str], units: int = 128) -> None:
-        if len(sources) != len(targets) or not sources:
+        if len(sources) != len(targets) or len(sources) == 0:
             raise ValueError(
                 f"Need as many targets as sources, at least one: got {len(sources)} and "
                 f"{len(targets)}."
