@@ -175,6 +175,33 @@ def test_edit_distance(reference, hypothesis, distance):
     assert audio.edit_distance(reference, hypothesis) == distance
 
 
+@pytest.mark.parametrize(
+    ("reference", "hypothesis", "counts"),
+    [
+        ([1, 2, 3], [1, 2, 3], (0, 0, 0)),
+        ([4, 0, 0, 7], [4, 0, 7], (0, 1, 0)),  # a repeat merged into one digit
+        ([1, 2, 3], [1, 2, 2, 3], (0, 0, 1)),
+        ([1, 2, 3], [1, 5, 3], (1, 0, 0)),
+        ([1, 2, 3], [], (0, 3, 0)),
+        ([], [4, 4], (0, 0, 2)),
+        ([5, 6, 7, 8], [6, 7, 8, 9, 9], (0, 1, 2)),
+    ],
+)
+def test_edit_operations_split_the_edit_distance_into_kinds(reference, hypothesis, counts):
+    found = audio.edit_operations(reference, hypothesis)
+    assert tuple(found) == counts
+    assert sum(found) == audio.edit_distance(reference, hypothesis)
+
+
+def test_edit_operations_add_up_to_the_distance_on_random_strings():
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        reference, hypothesis = (rng.integers(0, 3, rng.integers(0, 7)).tolist() for _ in "ab")
+        found = audio.edit_operations(reference, hypothesis)
+        assert sum(found) == audio.edit_distance(reference, hypothesis)
+        assert found.deletions - found.insertions == len(reference) - len(hypothesis)
+
+
 def test_digit_error_rate_pools_edits_over_reference_digits():
     references = [[1, 2, 3, 4], [5, 6]]
     assert audio.digit_error_rate(references, [[1, 2, 3, 4], [5, 6]]) == 0

@@ -5,8 +5,9 @@ TensorFlow by ``tf.signal``, so the same code runs inside a ``tf.data`` pipeline
 learner's own file read by :func:`read_wav_file`). :func:`official_split` and
 :func:`speaker_split` make the Free Spoken Digit Dataset's two evaluation protocols;
 :func:`compose_digit_strings` glues single-digit recordings into the spoken digit strings that
-the CTC model transcribes, and :func:`digit_error_rate` scores its transcriptions. Notebook 12
-explains each step.
+the CTC model transcribes, and :func:`digit_error_rate` scores its transcriptions
+(:func:`edit_operations` splits the errors into substitutions, deletions and insertions).
+Notebook 12 explains each step.
 """
 
 from __future__ import annotations
@@ -212,6 +213,44 @@ def edit_distance(reference: Sequence[int], hypothesis: Sequence[int]) -> int:
             )
         previous = current
     return previous[-1]
+
+
+class EditCounts(NamedTuple):
+    """The edits of one alignment: digits said wrong, left out, or added."""
+
+    substitutions: int
+    deletions: int  # reference digits with nothing in the hypothesis
+    insertions: int  # hypothesis digits that were not said
+
+
+def edit_operations(reference: Sequence[int], hypothesis: Sequence[int]) -> EditCounts:
+    """How a fewest-edits alignment of ``hypothesis`` to ``reference`` splits into kinds.
+
+    The counts add up to :func:`edit_distance`. Where several alignments are equally short,
+    substitutions are preferred, then deletions: the choice is arbitrary but fixed, so counts
+    from two models can be compared.
+    """
+    rows, columns = len(reference) + 1, len(hypothesis) + 1
+    cost = np.zeros((rows, columns), dtype=int)
+    cost[:, 0], cost[0, :] = np.arange(rows), np.arange(columns)
+    for i in range(1, rows):
+        for j in range(1, columns):
+            cost[i, j] = min(
+                cost[i - 1, j - 1] + (reference[i - 1] != hypothesis[j - 1]),
+                cost[i - 1, j] + 1,
+                cost[i, j - 1] + 1,
+            )
+    substitutions = deletions = insertions = 0
+    i, j = rows - 1, columns - 1
+    while i or j:
+        if i and j and cost[i, j] == cost[i - 1, j - 1] + (reference[i - 1] != hypothesis[j - 1]):
+            substitutions += int(reference[i - 1] != hypothesis[j - 1])
+            i, j = i - 1, j - 1
+        elif i and cost[i, j] == cost[i - 1, j] + 1:
+            deletions, i = deletions + 1, i - 1
+        else:
+            insertions, j = insertions + 1, j - 1
+    return EditCounts(substitutions, deletions, insertions)
 
 
 def digit_error_rate(
