@@ -6,9 +6,10 @@ matplotlib.use("Agg")
 
 import keras
 import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 
-from utils.plots import plot_histories, plot_history
+from utils.plots import plot_attention_maps, plot_histories, plot_history
 
 HISTORY = {
     "loss": [0.7, 0.5, 0.4],
@@ -70,3 +71,24 @@ def test_wrong_input_type_and_empty_input_raise_clear_errors():
     with pytest.raises(ValueError, match="at least one history"):
         plot_histories({})
     plt.close("all")
+
+
+def test_plot_attention_maps_draws_each_words_map_over_the_image():
+    image = np.zeros((12, 12))
+    maps = np.zeros((2, 3, 3))
+    maps[0, 0, 2] = maps[1, 2, 0] = 1.0  # top right, then bottom left
+    figure = plot_attention_maps(image, ["a", "b"], maps, title="where")
+    axes = figure.axes
+    assert [axis.get_title() for axis in axes] == ["a", "b"]
+    assert figure._suptitle.get_text() == "where"
+    overlay = axes[0].get_images()[1].get_array()
+    assert overlay.shape == (12, 12) and overlay[:4, 8:].min() == 1 and overlay.sum() == 16
+    assert axes[1].get_images()[1].get_array()[8:, :4].min() == 1
+    plt.close(figure)
+
+
+def test_plot_attention_maps_refuses_maps_that_do_not_fit():
+    with pytest.raises(ValueError, match="one 2-D map per word"):
+        plot_attention_maps(np.zeros((12, 12)), ["a"], np.zeros((2, 3, 3)))
+    with pytest.raises(ValueError, match="does not tile"):
+        plot_attention_maps(np.zeros((12, 12)), ["a"], np.zeros((1, 5, 5)))

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import matplotlib.pyplot as plt
+import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
@@ -73,6 +74,36 @@ def plot_histories(
         axis.set_title(f"{_LABELS.get(metric, metric)} per epoch")
         axis.grid(alpha=0.3)
         axis.legend(fontsize=8)
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
+def plot_attention_maps(
+    image: np.ndarray, words: Sequence[str], maps: np.ndarray, title: str | None = None
+) -> Figure:
+    """One panel per written word: the image, and over it where the decoder looked.
+
+    ``maps`` holds one (rows, columns) grid of attention weights per word; each weight covers
+    its cell of the image, so the grid is upsampled to the image's size (``np.kron``) and drawn
+    over it.
+    """
+    maps = np.asarray(maps)
+    if maps.ndim != 3 or len(maps) != len(words):
+        raise ValueError(
+            f"Expected one 2-D map per word: {len(words)} words, maps of shape {maps.shape}."
+        )
+    cell = (image.shape[0] // maps.shape[1], image.shape[1] // maps.shape[2])
+    if cell[0] * maps.shape[1] != image.shape[0] or cell[1] * maps.shape[2] != image.shape[1]:
+        raise ValueError(f"A {maps.shape[1:]} grid does not tile an image of {image.shape}.")
+    figure, axes = plt.subplots(1, len(words), figsize=(1.55 * len(words), 2.1), squeeze=False)
+    for axis, word, weights in zip(axes[0], words, maps, strict=True):
+        axis.imshow(image, cmap="gray_r", vmin=0, vmax=1)
+        axis.imshow(np.kron(weights, np.ones(cell)), cmap="inferno", alpha=0.55, vmin=0)
+        axis.set_title(word, fontsize=10)
+        axis.set_xticks([])
+        axis.set_yticks([])
     if title:
         figure.suptitle(title)
     figure.tight_layout()

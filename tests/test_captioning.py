@@ -1,0 +1,133 @@
+"""Tests for utils.captioning: vocabulary, teacher forcing, the captioner's models, decoding."""
+
+import keras
+import numpy as np
+import pytest
+
+from utils.captioning import (
+    CaptionDecoder,
+    CaptionVocabulary,
+    build_captioner,
+    scene_checks,
+    teacher_forcing,
+)
+from utils.tasks import CaptionedScenes, parse_caption
+
+CAPTIONS = ["a small 4 above a large 1", "a large 7 to the left of a small 2", "a small 3"]
+
+
+def scenes(captions: list[str], seed: int = 0) -> CaptionedScenes:
+    images = np.random.default_rng(seed).uniform(size=(len(captions), 48, 48)).astype("float32")
+    parsed = [parse_caption(text) for text in captions]
+    return CaptionedScenes(images, captions, parsed, [[]] * len(captions), [[]] * len(captions))
+
+
+def small_captioner(attention: bool, **options):
+    keras.utils.set_random_seed(0)
+    vocabulary = CaptionVocabulary.from_captions(CAPTIONS)
+    captioner = build_captioner(attention, len(vocabulary.words), units=16, embedding=8, **options)
+    return captioner, vocabulary
+
+
+def test_vocabulary_reserves_padding_start_and_end_and_round_trips():
+    vocabulary = CaptionVocabulary.from_captions(CAPTIONS)
+    assert vocabulary.words[:3] == ("", "[start]", "[end]")
+    assert list(vocabulary.words[3:]) == sorted(vocabulary.words[3:])
+    assert vocabulary.max_words == 11  # "a large 7 to the left of a small 2" + [end]
+    ids = vocabulary.ids(CAPTIONS[1])
+    assert vocabulary.text([*ids, vocabulary.end_id, 0]) == CAPTIONS[1]
+    with pytest.raises(ValueError, match=r"\['huge'\] not in the vocabulary"):
+        vocabulary.ids("a huge 4")
+
+
+def test_teacher_forcing_shifts_the_caption_by_one():
+    vocabulary = CaptionVocabulary.from_captions(CAPTIONS)
+    data = scenes(CAPTIONS)
+    (images, inputs), targets = teacher_forcing(data, vocabulary)
+    assert images.shape == (3, 48, 48, 1) and inputs.shape == targets.shape == (3, 11)
+    words = vocabulary.ids(CAPTIONS[2])
+    np.testing.assert_array_equal(inputs[2, :4], [vocabulary.start_id, *words])
+    np.testing.assert_array_equal(targets[2, :4], [*words, vocabulary.end_id])
+    assert not inputs[2, 4:].any() and not targets[2, 4:].any()
+    narrow = CaptionVocabulary(vocabulary.words, max_words=4)
+    with pytest.raises(ValueError, match="has 7 words"):
+        teacher_forcing(scenes(CAPTIONS[:1]), narrow)
+
+
+@pytest.mark.parametrize("attention", [False, True])
+def test_one_step_at_a_time_equals_the_training_model(attention):
+    captioner, vocabulary = small_captioner(attention)
+    (images, inputs), _ = teacher_forcing(scenes(CAPTIONS[:1]), vocabulary)
+    logits = np.asarray(captioner.model([images, inputs]))[0]
+    grid, state = (np.asarray(x) for x in captioner.encoder(images))
+    for t in range(len(vocabulary.ids(CAPTIONS[0])) + 1):
+        outputs = captioner.step([inputs[:, t : t + 1], state, grid])
+        expected = logits[t] - np.log(np.exp(logits[t]).sum())
+        np.testing.assert_allclose(np.asarray(outputs[0])[0], expected, atol=1e-4)
+        state = np.asarray(outputs[1])
+    assert len(outputs) == (3 if attention else 2)
+    assert (captioner.attention_maps is None) == (not attention)
+
+
+def test_dot_product_scores_are_the_decoder_output_against_the_projected_grid():
+    captioner, vocabulary = small_captioner(True, score="dot")
+    names = [layer.name for layer in captioner.model.layers]
+    assert "W_k" in names and "W_q" not in names
+    image = scenes(CAPTIONS[:1]).images[:1, ..., None]
+    grid, h0 = (np.asarray(x) for x in captioner.encoder(image))
+    _, h1, alpha = (
+        np.asarray(x) for x in captioner.step([np.array([[vocabulary.start_id]]), h0, grid])
+    )
+    kernel, bias = (np.asarray(w) for w in captioner.model.get_layer("W_k").weights)
+    scores = (grid[0] @ kernel + bias) @ h1[0]
+    expected = np.exp(scores - scores.max()) / np.exp(scores - scores.max()).sum()
+    np.testing.assert_allclose(alpha[0], expected, atol=1e-5)
+    with pytest.raises(ValueError, match="additive"):
+        build_captioner(True, 10, score="cosine")
+
+
+def test_grid_positions_is_a_switch_and_the_canvas_is_checked():
+    def has_positions(captioner) -> bool:
+        return any(type(layer).__name__ == "GridPositions" for layer in captioner.model.layers)
+
+    assert has_positions(small_captioner(True)[0])
+    assert not has_positions(small_captioner(True, grid_positions=False)[0])
+    with pytest.raises(ValueError, match="48-pixel canvas"):
+        build_captioner(True, 10, canvas=64)
+
+
+def test_greedy_decoding_is_the_argmax_loop_and_maps_sum_to_one():
+    captioner, vocabulary = small_captioner(True)
+    decoder = CaptionDecoder(captioner, vocabulary)
+    image = scenes(CAPTIONS[:1], seed=3).images[0]
+    grid, state = (np.asarray(x) for x in captioner.encoder(image[None, ..., None]))
+    word, written = vocabulary.start_id, []
+    for _ in range(vocabulary.max_words + 2):
+        log_probs, state, _ = (
+            np.asarray(x) for x in captioner.step([np.array([[word]]), state, grid])
+        )
+        word = int(np.argmax(log_probs[0]))
+        written.append(word)
+        if word == vocabulary.end_id:
+            break
+    assert list(decoder.hypotheses(image)[0].tokens) == written
+    assert decoder.caption(image) == vocabulary.text(written)
+    words, maps = decoder.attention_maps(image)
+    assert len(words) == len(maps) == len(written) and maps.shape[1:] == (6, 6)
+    np.testing.assert_allclose(maps.sum(axis=(1, 2)), 1.0, atol=1e-5)
+    without, _ = small_captioner(False)
+    with pytest.raises(ValueError, match="no attention"):
+        CaptionDecoder(without, vocabulary).attention_maps(image)
+
+
+def test_scene_checks_say_which_part_of_a_caption_is_wrong():
+    truth = parse_caption("a small 4 above a large 1")
+    assert all(scene_checks("a small 4 above a large 1", truth).values())
+    assert scene_checks("a small 4 above a large 7", truth) == {
+        "parses": True,
+        "layout": True,
+        "digits": False,
+        "sizes": True,
+    }
+    assert not scene_checks("a small 4 to the left of a large 1", truth)["layout"]
+    assert not any(scene_checks("a small 4 under", truth).values())

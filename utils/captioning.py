@@ -1,0 +1,273 @@
+"""Notebook 13's image captioner, shared with its solutions: words, model, decoding, checks.
+
+A small CNN turns a scene into a 6×6 grid of feature vectors; a GRU writes the caption word by
+word, seeing the image through its initial state and, with attention, through a weighted average
+of the grid at every word (Xu et al., 2015). :class:`CaptionVocabulary` and
+:func:`teacher_forcing` turn captions into training arrays, :func:`build_captioner` builds the
+models a captioner needs, :class:`CaptionDecoder` writes captions with the course's beam search
+and reads the attention maps of a caption, and :func:`scene_checks` reads a caption back through
+the grammar's parser to say which parts of it are right. Notebook 13 explains each piece.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from utils.decoding import Hypothesis, beam_search
+from utils.tasks import CaptionedScenes, Scene, parse_caption
+
+START, END = "[start]", "[end]"
+GRID_SIDE = 6
+"""The encoder's grid is 6×6 cells: three 2×2 poolings of the 48×48 canvas."""
+GRID_FEATURES = 64
+"""Feature vector length per grid cell (the last convolution's filters)."""
+
+
+@dataclass(frozen=True)
+class CaptionVocabulary:
+    """The words of the training captions, with padding (id 0), ``[start]`` (1) and ``[end]`` (2).
+
+    ``max_words`` is the length of the longest training caption plus one, the length of the
+    decoder's input (``[start]`` + caption) and target (caption + ``[end]``) sequences.
+    """
+
+    words: tuple[str, ...]
+    max_words: int
+
+    @classmethod
+    def from_captions(cls, captions: Sequence[str]) -> CaptionVocabulary:
+        if not captions:
+            raise ValueError("A vocabulary needs at least one training caption.")
+        found = sorted({word for text in captions for word in text.split()})
+        return cls(("", START, END, *found), max(len(text.split()) for text in captions) + 1)
+
+    @property
+    def start_id(self) -> int:
+        return 1
+
+    @property
+    def end_id(self) -> int:
+        return 2
+
+    def ids(self, text: str) -> list[int]:
+        """The word ids of a caption; a word not in the vocabulary is an error that names it."""
+        index = {word: i for i, word in enumerate(self.words)}
+        unknown = [word for word in text.split() if word not in index]
+        if unknown:
+            raise ValueError(
+                f"{unknown} not in the vocabulary of the training captions; build the vocabulary "
+                "from captions that use every word the model must write."
+            )
+        return [index[word] for word in text.split()]
+
+    def text(self, ids: Sequence[int]) -> str:
+        """Word ids back to a caption, dropping ``[end]`` and padding."""
+        return " ".join(self.words[i] for i in ids if i not in (0, self.end_id))
+
+
+def teacher_forcing(
+    data: CaptionedScenes, vocabulary: CaptionVocabulary
+) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray]:
+    """``((images, decoder inputs), decoder targets)``, every caption padded to ``max_words``.
+
+    The decoder reads ``[start] w1 … wn`` and must write ``w1 … wn [end]``: the same caption
+    shifted by one. Images get a channel axis, as the encoder's convolutions expect.
+    """
+    inputs = np.zeros((len(data.captions), vocabulary.max_words), np.int64)
+    targets = np.zeros_like(inputs)
+    for row, text in enumerate(data.captions):
+        ids = vocabulary.ids(text)
+        if len(ids) + 1 > vocabulary.max_words:
+            raise ValueError(
+                f"Caption {text!r} has {len(ids)} words; the vocabulary's max_words "
+                f"({vocabulary.max_words}) leaves room for {vocabulary.max_words - 1}."
+            )
+        inputs[row, : len(ids) + 1] = [vocabulary.start_id, *ids]
+        targets[row, : len(ids) + 1] = [*ids, vocabulary.end_id]
+    return (data.images[..., None], inputs), targets
+
+
+class GridPositions(keras.layers.Layer):
+    """Adds a learnt vector to each cell of a (cells, features) grid, so features know where
+    they are: a convolution alone computes the same features wherever a pattern sits."""
+
+    def build(self, input_shape: tuple) -> None:
+        self.positions = self.add_weight(shape=input_shape[1:], initializer="zeros")
+
+    def call(self, grid):
+        return grid + self.positions
+
+
+class Captioner(NamedTuple):
+    """The models of one captioner; they share their layers, so training one trains all."""
+
+    model: keras.Model  # (image, caption so far) -> next-word logits, for training
+    encoder: keras.Model  # image -> (grid of features, initial decoder state)
+    step: keras.Model  # (word, state, grid) -> (log-probs, new state[, weights])
+    attention_maps: keras.Model | None  # like model, but -> attention weights (None without)
+
+
+def build_captioner(
+    attention: bool,
+    vocabulary_size: int,
+    *,
+    canvas: int = 48,
+    units: int = 256,
+    embedding: int = 64,
+    grid_positions: bool = True,
+    score: str = "additive",
+) -> Captioner:
+    """A CNN encoder and a GRU decoder, with or without additive attention over the grid.
+
+    The encoder's three convolution and pooling blocks turn the ``canvas``-pixel image into a
+    6×6 grid of 64-number vectors; ``grid_positions`` adds a learnt vector per cell. The
+    decoder's initial state is ``tanh(W0 [a1; …; a36] + b0)``. With ``attention``, the GRU's
+    output at every word scores every cell (``v · tanh(W_q h + W_k a)``), and the weighted
+    average of the cells joins the output before the ``tanh`` layer and the softmax.
+    ``score="dot"`` scores with a dot product instead (``keras.layers.Attention``),
+    ``h · W_k a``: ``W_k`` brings the 64-number cells to the decoder's ``units``, and there is
+    no ``W_q``. The training model is compiled with Adam (clipnorm 1) and a masked
+    cross-entropy.
+    """
+    if score not in ("additive", "dot"):
+        raise ValueError(f'score must be "additive" or "dot", got {score!r}.')
+    if canvas != GRID_SIDE * 8:
+        raise ValueError(f"The encoder expects a {GRID_SIDE * 8}-pixel canvas, got {canvas}.")
+    layers = keras.layers
+    image = keras.Input(shape=(canvas, canvas, 1), name="image")
+    x = image
+    for filters in (32, 64, GRID_FEATURES):  # 48 -> 24 -> 12 -> 6 cells per side
+        x = layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
+        x = layers.MaxPooling2D(2)(x)
+    grid = layers.Reshape((-1, GRID_FEATURES))(x)  # 36 cells x 64 features
+    if grid_positions:
+        grid = GridPositions()(grid)
+    initial_state = layers.Dense(units, activation="tanh", name="h0")(layers.Flatten()(grid))
+    word_embedding = layers.Embedding(vocabulary_size, embedding, mask_zero=True)
+    decoder_gru = layers.GRU(units, return_sequences=True, return_state=True)
+    query_projection = layers.Dense(units, use_bias=False, name="W_q")
+    key_projection = layers.Dense(units, name="W_k")
+    if score == "additive":
+        attention_layer = layers.AdditiveAttention(name="attention")
+    else:
+        attention_layer = layers.Attention(name="attention")
+    hidden = layers.Dense(units, activation="tanh", name="hidden")
+    to_vocabulary = layers.Dense(vocabulary_size, name="logits")
+
+    def decode(words, state, grid):
+        outputs, new_state = decoder_gru(word_embedding(words), initial_state=state)
+        weights = None
+        if attention:
+            query = query_projection(outputs) if score == "additive" else outputs
+            key = key_projection(grid)
+            context, weights = attention_layer([query, grid, key], return_attention_scores=True)
+            outputs = layers.Concatenate()([outputs, context])
+        return to_vocabulary(hidden(outputs)), new_state, weights
+
+    caption_so_far = keras.Input(shape=(None,), dtype="int64", name="caption_so_far")
+    logits, _, maps = decode(caption_so_far, initial_state, grid)
+    model = keras.Model(
+        [image, caption_so_far], logits, name="attention" if attention else "no_attention"
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3, clipnorm=1.0),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],  # next-word accuracy; the padding is masked out
+    )
+    encoder = keras.Model(image, [grid, initial_state])
+    word = keras.Input(shape=(1,), dtype="int64")
+    state = keras.Input(shape=(units,))
+    grid_input = keras.Input(shape=(GRID_SIDE * GRID_SIDE, GRID_FEATURES))
+    step_logits, new_state, weights = decode(word, state, grid_input)
+    step_outputs = [keras.ops.log_softmax(step_logits[:, 0]), new_state]
+    if attention:
+        step_outputs.append(weights[:, 0])
+    step = keras.Model([word, state, grid_input], step_outputs)
+    attention_maps = keras.Model([image, caption_so_far], maps) if attention else None
+    return Captioner(model, encoder, step, attention_maps)
+
+
+class CaptionDecoder:
+    """Writes captions for a trained :class:`Captioner` with :func:`utils.decoding.beam_search`.
+
+    The one-step model is compiled once into a graph for every beam size (a plain Keras call in
+    a Python loop is much slower). The state the search carries is the pair (decoder state,
+    grid), so the image travels with every hypothesis. Scores are log-probabilities per word
+    (``length_penalty=1.0``), so a short caption is not preferred merely for having fewer
+    factors.
+    """
+
+    def __init__(self, captioner: Captioner, vocabulary: CaptionVocabulary) -> None:
+        self.captioner, self.vocabulary = captioner, vocabulary
+        units = captioner.step.inputs[1].shape[-1]
+        signature = [
+            tf.TensorSpec((None, 1), tf.int64),
+            tf.TensorSpec((None, units), tf.float32),
+            tf.TensorSpec((None, GRID_SIDE * GRID_SIDE, GRID_FEATURES), tf.float32),
+        ]
+        self._step = tf.function(
+            lambda *inputs: captioner.step(list(inputs)), input_signature=signature
+        )
+
+    def hypotheses(self, image: np.ndarray, beam_width: int = 1) -> list[Hypothesis]:
+        """Up to ``beam_width`` captions of one (canvas, canvas) image as word ids, best first."""
+        grid, state = (np.asarray(x) for x in self.captioner.encoder(image[None, ..., None]))
+
+        def step_fn(words: np.ndarray, state: list[np.ndarray]) -> tuple[np.ndarray, list]:
+            decoder_state, grid = state
+            outputs = self._step(words[:, None], decoder_state, grid)
+            return np.asarray(outputs[0]), [np.asarray(outputs[1]), grid]
+
+        vocabulary = self.vocabulary
+        return beam_search(
+            step_fn,
+            [state, grid],
+            vocabulary.start_id,
+            beam_width,
+            vocabulary.max_words + 2,
+            vocabulary.end_id,
+            length_penalty=1.0,
+        )
+
+    def caption(self, image: np.ndarray, beam_width: int = 1) -> str:
+        """The best caption of one image (``beam_width=1``: greedy decoding)."""
+        return self.vocabulary.text(self.hypotheses(image, beam_width)[0].tokens)
+
+    def attention_maps(self, image: np.ndarray) -> tuple[list[str], np.ndarray]:
+        """The greedy caption's words (``[end]`` included) and, per word, its 6×6 map.
+
+        The maps come from the ``attention_maps`` model fed the caption the decoder wrote, which
+        repeats the decoding steps exactly.
+        """
+        if self.captioner.attention_maps is None:
+            raise ValueError("This captioner has no attention, so it has no maps.")
+        written = self.hypotheses(image)[0].tokens  # w1 ... wn [end]
+        caption_so_far = np.array([[self.vocabulary.start_id, *written[:-1]]])
+        maps = np.asarray(self.captioner.attention_maps([image[None, ..., None], caption_so_far]))
+        words = [self.vocabulary.words[i] for i in written]
+        return words, maps[0].reshape(len(written), GRID_SIDE, GRID_SIDE)
+
+
+def scene_checks(text: str, truth: Scene) -> dict[str, bool]:
+    """Which parts of the scene a caption gets right, read through the grammar's parser.
+
+    ``parses``: the caption is in the grammar; ``layout``: the number of digits and the layout
+    are right; ``digits`` and ``sizes``: those are right too, in order.
+    """
+    try:
+        said = parse_caption(text)
+    except ValueError:
+        return {"parses": False, "layout": False, "digits": False, "sizes": False}
+    layout = said.layout == truth.layout and len(said.objects) == len(truth.objects)
+    return {
+        "parses": True,
+        "layout": layout,
+        "digits": layout and [o.digit for o in said.objects] == [o.digit for o in truth.objects],
+        "sizes": layout and [o.size for o in said.objects] == [o.size for o in truth.objects],
+    }
