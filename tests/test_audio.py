@@ -193,12 +193,26 @@ def test_edit_operations_split_the_edit_distance_into_kinds(reference, hypothesi
     assert sum(found) == audio.edit_distance(reference, hypothesis)
 
 
+def levenshtein(reference: list[int], hypothesis: list[int]) -> int:
+    """An independent reference: the distance by the two-row recurrence."""
+    previous = list(range(len(hypothesis) + 1))
+    for i, wanted in enumerate(reference, start=1):
+        current = [i]
+        for j, got in enumerate(hypothesis, start=1):
+            current.append(
+                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (wanted != got))
+            )
+        previous = current
+    return previous[-1]
+
+
 def test_edit_operations_add_up_to_the_distance_on_random_strings():
     rng = np.random.default_rng(0)
     for _ in range(200):
         reference, hypothesis = (rng.integers(0, 3, rng.integers(0, 7)).tolist() for _ in "ab")
         found = audio.edit_operations(reference, hypothesis)
         assert sum(found) == audio.edit_distance(reference, hypothesis)
+        assert sum(found) == levenshtein(reference, hypothesis)
         assert found.deletions - found.insertions == len(reference) - len(hypothesis)
 
 

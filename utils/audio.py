@@ -203,16 +203,8 @@ def compose_digit_strings(
 
 def edit_distance(reference: Sequence[int], hypothesis: Sequence[int]) -> int:
     """The fewest substitutions, insertions and deletions that turn ``hypothesis`` into
-    ``reference`` (Levenshtein's distance, by dynamic programming over prefixes)."""
-    previous = list(range(len(hypothesis) + 1))
-    for i, wanted in enumerate(reference, start=1):
-        current = [i]
-        for j, got in enumerate(hypothesis, start=1):
-            current.append(
-                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (wanted != got))
-            )
-        previous = current
-    return previous[-1]
+    ``reference`` (Levenshtein's distance): the edits of :func:`edit_operations`, summed."""
+    return sum(edit_operations(reference, hypothesis))
 
 
 class EditCounts(NamedTuple):
@@ -226,7 +218,8 @@ class EditCounts(NamedTuple):
 def edit_operations(reference: Sequence[int], hypothesis: Sequence[int]) -> EditCounts:
     """How a fewest-edits alignment of ``hypothesis`` to ``reference`` splits into kinds.
 
-    The counts add up to :func:`edit_distance`. Where several alignments are equally short,
+    Dynamic programming over prefixes, then a walk back through the table; the counts add up to
+    the edit distance. Where several alignments are equally short,
     substitutions are preferred, then deletions: the choice is arbitrary but fixed, so counts
     from two models can be compared.
     """
