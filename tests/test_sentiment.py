@@ -7,7 +7,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from utils.sentiment import fit_best_epoch, lecture_snippet, regularised_classifier
+from utils.sentiment import (
+    fit_and_test,
+    fit_best_epoch,
+    keras_io_classifier,
+    lecture_snippet,
+    regularised_classifier,
+    stacked_classifier,
+)
 
 
 def layer_types(model: keras.Model) -> list[str]:
@@ -105,3 +112,52 @@ def test_fit_best_epoch_keeps_the_best_validation_epoch_and_is_reproducible_by_s
         build, train_data, batches(1), "tiny", epochs=1, schedule=False
     )
     assert "learning_rate" not in unscheduled.history
+
+
+def test_stacked_classifier_stacks_sequences_below_the_top_layer():
+    model = stacked_classifier(3, True, vocabulary_size=20, units=4, recurrent_dropout=0.1)
+    stack = [layer for layer in model.layers if type(layer).__name__ == "Bidirectional"]
+    assert [layer.forward_layer.return_sequences for layer in stack] == [True, True, False]
+    assert all(layer.forward_layer.recurrent_dropout == 0.1 for layer in stack)
+    assert model.name == "bi_3"
+    assert layer_types(stacked_classifier(1, False, vocabulary_size=20)) == layer_types(
+        regularised_classifier(keras.layers.LSTM(32), "one", vocabulary_size=20, embedding_dim=32)
+    )
+    with pytest.raises(ValueError, match="at least 1"):
+        stacked_classifier(0, False, vocabulary_size=20)
+
+
+def test_a_function_of_layers_is_made_after_the_dropout_layers_below_it():
+    made = []
+
+    def recurrent() -> keras.layers.Layer:
+        made.append(keras.layers.LSTM(4))
+        return made[-1]
+
+    model = regularised_classifier(recurrent, "late", vocabulary_size=20, embedding_dim=4)
+    assert model.layers.index(made[0]) == 3  # embedding, word dropout, spatial dropout, LSTM
+
+
+def test_fit_and_test_reports_the_test_accuracy_on_its_own_pipelines(capsys):
+    def make_data() -> dict[str, tf.data.Dataset]:
+        return {"train": batches(0), "val": batches(1), "test": batches(2)}
+
+    def build() -> keras.Model:
+        return stacked_classifier(1, False, vocabulary_size=20, units=4, embedding_dim=4)
+
+    run = fit_and_test(build, make_data, "tiny", epochs=2, schedule=False)
+    out = capsys.readouterr().out
+    assert out.startswith("--- tiny") and "tiny: 2 epochs (the cap)" in out
+    assert "learning_rate" not in run.history.history and len(run.history.epoch) == 2
+    _, accuracy = run.model.evaluate(batches(2), verbose=0)
+    assert run.row["test_accuracy"] == pytest.approx(accuracy) and run.row["seeds"] == 1
+    assert set(run.data) == {"train", "val", "test"}
+    again = fit_and_test(build, make_data, "tiny", epochs=2, schedule=False)
+    assert again.history.history["loss"] == run.history.history["loss"]
+
+
+def test_keras_io_classifier_is_the_published_configuration():
+    model = keras_io_classifier(50, 12)
+    assert layer_types(model) == ["Embedding", "Bidirectional", "Bidirectional", "Dense"]
+    assert model.input_shape == (None, 12) and not model.layers[0].mask_zero
+    assert model.layers[0].output_dim == 128 and model.layers[1].forward_layer.units == 64

@@ -12,6 +12,8 @@ from utils.text import (
     make_dataset,
     make_vectorizer,
     pad_on_the_left,
+    reverse_words,
+    review_datasets,
     standardize_review,
 )
 
@@ -177,3 +179,28 @@ def test_pad_on_the_left_moves_the_padding_to_the_front_and_keeps_the_word_order
     moved, same_labels = pad_on_the_left(ids, labels)
     np.testing.assert_array_equal(moved, [[0, 0, 5, 6, 7], [8, 9, 2, 3, 4], [0, 0, 0, 0, 1]])
     np.testing.assert_array_equal(same_labels, labels)
+
+
+def test_reverse_words_reverses_each_review_in_place_and_keeps_the_padding_right():
+    ids = tf.constant([[5, 6, 7, 0, 0], [8, 9, 2, 3, 4], [1, 0, 0, 0, 0]], tf.int64)
+    labels = tf.constant([1, 0, 1])
+    reversed_ids, same_labels = reverse_words(ids, labels)
+    np.testing.assert_array_equal(reversed_ids, [[7, 6, 5, 0, 0], [4, 3, 2, 9, 8], [1, 0, 0, 0, 0]])
+    np.testing.assert_array_equal(same_labels, labels)
+
+
+def test_review_datasets_make_every_part_and_shuffle_only_the_training_one(vectorizer):
+    texts = [f"review {i} " + "good " * (i % 5) for i in range(40)]
+    labels = np.arange(40) % 2
+    splits = {"train": (texts, labels), "val": (texts, labels), "test": (texts[:8], labels[:8])}
+    data = review_datasets(splits, vectorizer, 8)
+    assert list(data) == ["train", "val", "test"]
+    in_order = np.concatenate([batch[1].numpy() for batch in data["val"]])
+    np.testing.assert_array_equal(in_order, labels)
+    shuffled = np.concatenate([batch[1].numpy() for batch in data["train"]])
+    assert sorted(shuffled) == sorted(labels) and not np.array_equal(shuffled, labels)
+    flipped = review_datasets(splits, vectorizer, 8, transform=reverse_words)["test"]
+    plain = review_datasets(splits, vectorizer, 8)["test"]
+    for (ids, _), (ids_reversed, _) in zip(plain, flipped, strict=True):
+        expected = reverse_words(ids, None)[0]
+        np.testing.assert_array_equal(ids_reversed, expected)

@@ -9,7 +9,7 @@ Notebook 06 explains each step.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import keras
 import numpy as np
@@ -175,3 +175,42 @@ def pad_on_the_left(ids: tf.Tensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Te
     lengths = tf.reduce_sum(tf.cast(ids != PADDING_ID, tf.int32), axis=1)
     words_reversed = tf.reverse_sequence(ids, lengths, seq_axis=1, batch_axis=0)
     return tf.reverse(words_reversed, axis=[1]), labels
+
+
+def reverse_words(ids: tf.Tensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """Each row's words in reverse order, its padding still on the right (``Dataset.map``).
+
+    ``tf.reverse_sequence`` reverses only the first ``n`` ids of a review of ``n`` words, so the
+    rows stay strictly right-padded: the mask still works and the cuDNN kernel can still run.
+    """
+    lengths = tf.reduce_sum(tf.cast(ids != PADDING_ID, tf.int32), axis=1)
+    return tf.reverse_sequence(ids, lengths, seq_axis=1, batch_axis=0), labels
+
+
+def review_datasets(
+    splits: Mapping[str, tuple[Sequence[str], np.ndarray]],
+    vectorizer: keras.layers.Layer,
+    batch_size: int = 64,
+    *,
+    bucket_boundaries: Sequence[int] = (),
+    transform: Callable[[tf.Tensor, tf.Tensor], tuple[tf.Tensor, tf.Tensor]] | None = None,
+) -> dict[str, tf.data.Dataset]:
+    """Fresh :func:`make_dataset` pipelines for each part of a split, the ``"train"`` one shuffled.
+
+    ``splits`` maps a part's name to its ``(texts, labels)``; ``transform`` (for example
+    :func:`reverse_words` or :func:`pad_on_the_left`) is mapped over every batch. Make fresh
+    pipelines for each model: a shuffled training set shared between models would hand each
+    one a different order, depending on how often it was read before.
+    """
+    data = {
+        name: make_dataset(
+            texts,
+            labels,
+            vectorizer,
+            batch_size,
+            shuffle=name == "train",
+            bucket_boundaries=bucket_boundaries,
+        )
+        for name, (texts, labels) in splits.items()
+    }
+    return {name: part.map(transform) for name, part in data.items()} if transform else data
