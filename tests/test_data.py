@@ -396,6 +396,24 @@ def test_load_fsdd_reads_labels_from_names_and_scales_samples(isolated, tmp_path
     assert all(w.dtype == np.float32 for w in digits.waveforms)
 
 
+def test_first_repetitions_keeps_every_speaker_and_digit_in_order():
+    indices = np.tile(np.arange(50), 4)
+    recordings = data.SpokenDigits(
+        [np.full(3, i, np.float32) for i in range(200)],
+        np.repeat([1, 2], 100),
+        np.repeat(["jackson", "theo", "jackson", "theo"], 50),
+        indices,
+    )
+    fewer = recordings.first_repetitions(20)
+    assert fewer.indices.tolist() == list(range(20)) * 4
+    assert fewer.digits.tolist() == [1] * 40 + [2] * 40
+    assert fewer.speakers.tolist() == (["jackson"] * 20 + ["theo"] * 20) * 2
+    assert [int(w[0]) for w in fewer.waveforms] == [i for i in range(200) if i % 50 < 20]
+    assert len(recordings.first_repetitions(50).waveforms) == 200
+    with pytest.raises(ValueError, match="keep the test repetitions 0-4"):
+        recordings.first_repetitions(5)
+
+
 def test_fsdd_with_a_missing_recording_is_rejected_with_the_count(isolated):
     files = {name: wav_bytes(np.ones(4, np.int16)) for name in FSDD_NAMES[:-1]}
     make_fsdd_archive(isolated, files)

@@ -463,6 +463,25 @@ class SpokenDigits(NamedTuple):
     speakers: np.ndarray  # str: the speaker's name
     indices: np.ndarray  # int64, 0-49: the repetition; 0-4 are the official test set
 
+    def first_repetitions(self, count: int) -> SpokenDigits:
+        """Only repetitions ``0 .. count - 1`` of every speaker and digit, in the same order.
+
+        A smaller dataset with the same structure (every speaker, every digit, the official
+        test repetitions 0-4 included), for quick runs; ``count=50`` keeps every recording.
+        """
+        if not 5 < count <= 50:
+            raise ValueError(
+                f"count must be between 6 and 50, to keep the test repetitions 0-4 and some"
+                f" to train on; got {count}."
+            )
+        keep = self.indices < count
+        return SpokenDigits(
+            [waveform for waveform, kept in zip(self.waveforms, keep, strict=True) if kept],
+            self.digits[keep],
+            self.speakers[keep],
+            self.indices[keep],
+        )
+
 
 def load_fsdd() -> SpokenDigits:
     """The Free Spoken Digit Dataset v1.0.10 (Jackson et al.): 3,000 recordings of spoken digits.
