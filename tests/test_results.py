@@ -10,6 +10,7 @@ from utils.results import (
     collect_results,
     readme_with_results,
     results_markdown,
+    stored_results_row,
     summarise_seeds,
 )
 
@@ -136,3 +137,26 @@ def test_numpy_scalars_are_formatted_like_python_numbers():
 
     row = {**ROW, "params": np.int64(168353), "test_accuracy": np.float32(0.88456)}
     assert "| LSTM(32) | 168,353 | 31.2 | 0.891 | 0.885 |" in results_markdown([row], "x")
+
+
+def test_stored_results_row_reads_a_row_of_the_tagged_table_as_text(tmp_path):
+    second = {**ROW, "model": "GRU(32)", "test_accuracy": 0.9}
+    table = results_markdown([ROW, second], caption="| not | a row |")
+    path = _notebook(tmp_path, "05_x.ipynb", table.splitlines(keepends=True))
+    row = stored_results_row(path, "GRU(32)")
+    assert row == {
+        "model": "GRU(32)",
+        "params": "168,353",
+        "seconds_per_epoch": "31.2",
+        "best_val_accuracy": "0.891",
+        "test_accuracy": "0.900",
+    }
+    with pytest.raises(KeyError, match=r"No row 'not' .* \['LSTM\(32\)', 'GRU\(32\)'\]"):
+        stored_results_row(path, "not")
+
+
+def test_stored_results_row_says_when_the_notebook_has_no_stored_table(tmp_path):
+    path = tmp_path / "01_empty.ipynb"
+    path.write_text(json.dumps({"cells": [{"cell_type": "code", "metadata": {}, "outputs": []}]}))
+    with pytest.raises(ValueError, match=r"01_empty\.ipynb has no stored results table"):
+        stored_results_row(path, "LSTM(32)")

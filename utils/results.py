@@ -131,6 +131,40 @@ def collect_results(notebook_paths: Sequence[Path]) -> str:
     return "\n".join(sections)
 
 
+def stored_results_row(notebook: Path, label: str) -> dict[str, str]:
+    """One row of a notebook's stored results table, as text: column name -> cell.
+
+    A solutions notebook compares its runs with numbers its notebook already measured in the
+    committed full-mode run (measuring them again would cost minutes of training). This reads
+    them from the Markdown output of the notebook's ``results``-tagged cell rather than copying
+    them by hand, so they cannot drift from the table the notebook shows.
+    """
+    notebook_json = json.loads(Path(notebook).read_text(encoding="utf-8"))
+    tables = [
+        "".join(output["data"]["text/markdown"])
+        for cell in notebook_json["cells"]
+        if RESULTS_TAG in cell.get("metadata", {}).get("tags", [])
+        for output in cell.get("outputs", [])
+        if "text/markdown" in output.get("data", {})
+    ]
+    if not tables:
+        raise ValueError(
+            f"{Path(notebook).name} has no stored results table (a cell tagged {RESULTS_TAG!r} "
+            "with Markdown output): execute the notebook and save it with its outputs."
+        )
+    lines = tables[0].splitlines()
+    header = [name.strip() for name in lines[0].strip("|").split("|")]
+    labels = []
+    for line in lines[2:]:
+        if not line.startswith("|"):
+            break  # the caption
+        values = [value.strip() for value in line.strip("|").split("|")]
+        if values[0] == label:
+            return dict(zip(header, values, strict=True))
+        labels.append(values[0])
+    raise KeyError(f"No row {label!r} in {Path(notebook).name}'s results table; it has {labels}.")
+
+
 def readme_with_results(readme: str, results: str) -> str:
     """``readme`` with the text between the results markers replaced by ``results``."""
     if README_BEGIN not in readme or README_END not in readme:
