@@ -5,6 +5,11 @@ notebook once (comparing the cells marked ``# NBVAL_CHECK_OUTPUT`` with the stor
 keep what every cell printed in that run, and right after it execute the notebook a second time in
 a fresh kernel and require the same text outputs, timings aside. An unseeded
 random draw anywhere in a notebook or in ``utils`` makes the two runs differ and fails the suite.
+
+Which notebooks get that second run is ``--second-runs``: ``notebooks`` (the default, what CI
+runs) for the course notebooks, whose second runs already exercise every ``utils`` module;
+``all`` adds the solutions notebooks, whose second runs would add about eight minutes to CI;
+run ``pytest --second-runs=all notebooks/solutions/<name>`` after changing a solutions notebook.
 """
 
 from __future__ import annotations
@@ -60,6 +65,22 @@ class SecondRun(pytest.Item):
         return self.notebook, None, f"{self.notebook.name}: second run prints the same"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--second-runs",
+        choices=("notebooks", "all", "none"),
+        default="notebooks",
+        help="which notebooks nbval runs are followed by a second run that must print the same: "
+        "the course notebooks (default), all of them (solutions too) or none",
+    )
+
+
+def wants_second_run(config: pytest.Config, notebook: Path) -> bool:
+    """Whether ``--second-runs`` asks for a second run of ``notebook``."""
+    choice = config.getoption("--second-runs")
+    return choice == "all" or (choice == "notebooks" and notebook.parent.name != "solutions")
+
+
 def pytest_collection_modifyitems(session: pytest.Session, items: list[pytest.Item]) -> None:
     """Right after the last cell of each notebook that nbval collected, its :class:`SecondRun`.
 
@@ -72,4 +93,6 @@ def pytest_collection_modifyitems(session: pytest.Session, items: list[pytest.It
         if hasattr(item, "cell_num"):
             last_cell[Path(str(item.parent.fspath))] = (index, item.parent)
     for path, (index, collector) in sorted(last_cell.items(), key=lambda entry: -entry[1][0]):
+        if not wants_second_run(session.config, path):
+            continue
         items.insert(index + 1, SecondRun.from_parent(collector, name="second_run", notebook=path))
