@@ -54,9 +54,11 @@ def test_teacher_forcing_shifts_the_caption_by_one():
         teacher_forcing(scenes(CAPTIONS[:1]), narrow)
 
 
-@pytest.mark.parametrize("attention", [False, True])
-def test_one_step_at_a_time_equals_the_training_model(attention):
-    captioner, vocabulary = small_captioner(attention)
+@pytest.mark.parametrize(
+    "attention, options", [(False, {}), (True, {}), (True, {"context": "input"})]
+)
+def test_one_step_at_a_time_equals_the_training_model(attention, options):
+    captioner, vocabulary = small_captioner(attention, **options)
     (images, inputs), _ = teacher_forcing(scenes(CAPTIONS[:1]), vocabulary)
     logits = np.asarray(captioner.model([images, inputs]))[0]
     grid, state = (np.asarray(x) for x in captioner.encoder(images))
@@ -131,3 +133,50 @@ def test_scene_checks_say_which_part_of_a_caption_is_wrong():
     }
     assert not scene_checks("a small 4 to the left of a large 1", truth)["layout"]
     assert not any(scene_checks("a small 4 under", truth).values())
+
+
+@pytest.mark.parametrize("options", [{}, {"context": "input"}])
+def test_the_loss_ignores_the_padding(options):
+    captioner, vocabulary = small_captioner(True, **options)
+    (images, inputs), targets = teacher_forcing(scenes(CAPTIONS), vocabulary)
+    padding = inputs == 0
+    assert padding.any()
+    changed = np.where(padding, vocabulary.end_id, targets)  # other targets, at padding only
+    loss = captioner.model.evaluate([images, inputs], targets, verbose=0, return_dict=True)
+    same = captioner.model.evaluate([images, inputs], changed, verbose=0, return_dict=True)
+    assert loss["loss"] == pytest.approx(same["loss"], rel=1e-6)
+
+
+def test_input_context_attends_with_the_previous_state_and_outputs_from_the_new_one():
+    captioner, vocabulary = small_captioner(True, context="input")
+    image = scenes(CAPTIONS[:1]).images[:1, ..., None]
+    grid, h0 = (np.asarray(x) for x in captioner.encoder(image))
+    start = np.array([[vocabulary.start_id]])
+    log_probs, h1, alpha = (np.asarray(x) for x in captioner.step([start, h0, grid]))
+    cell = captioner.model.get_layer("attentive_decoder").cell
+    (W_q,), (W_k, b_k), (v,) = (
+        [np.asarray(w) for w in layer.weights]
+        for layer in (cell.query_projection, cell.key_projection, cell.score)
+    )
+    scores = np.tanh((h0 @ W_q)[:, None, :] + grid @ W_k + b_k) @ v[:, 0]  # from h0, not h1
+    expected = np.exp(scores - scores.max()) / np.exp(scores - scores.max()).sum()
+    np.testing.assert_allclose(alpha, expected, atol=1e-5)
+    hidden, output = captioner.model.get_layer("hidden"), captioner.model.get_layer("logits")
+    logits = np.asarray(output(hidden(h1)))  # h1 alone: no context joins the output
+    np.testing.assert_allclose(log_probs, logits - np.log(np.exp(logits).sum()), atol=1e-4)
+    decoder = CaptionDecoder(captioner, vocabulary)
+    words, maps = decoder.attention_maps(image[0, ..., 0])
+    assert maps.shape == (len(words), 6, 6)
+    np.testing.assert_allclose(maps.sum(axis=(1, 2)), 1.0, atol=1e-5)
+    np.testing.assert_allclose(maps[0].ravel(), alpha[0], atol=1e-5)  # the first word's map
+
+
+def test_input_context_is_only_for_additive_attention():
+    for attention, options in (
+        (False, {"context": "input"}),
+        (True, {"context": "input", "score": "dot"}),
+    ):
+        with pytest.raises(ValueError, match="Xu et al"):
+            build_captioner(attention, 10, **options)
+    with pytest.raises(ValueError, match='"output" or "input"'):
+        build_captioner(True, 10, context="before")

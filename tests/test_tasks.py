@@ -424,7 +424,7 @@ def test_scenes_draw_each_scan_in_its_box_in_the_captioned_order():
     ):
         ink = np.zeros_like(image, dtype=bool)
         for item, scan, (top, left, side) in zip(scene.objects, chosen, boxes, strict=True):
-            assert labels[scan] == item.digit and side == 8 * tasks.SIZES[item.size]
+            assert labels[scan] == item.digit and side == {"small": 8, "large": 16}[item.size]
             assert 0 <= top <= 48 - side and 0 <= left <= 48 - side
             patch = np.kron(scans[scan] / 16, np.ones((side // 8, side // 8)))
             np.testing.assert_allclose(image[top : top + side, left : left + side], patch)
@@ -495,3 +495,34 @@ def test_split_scans_is_disjoint_complete_and_stratified():
     assert not np.array_equal(test, tasks.split_scans(labels, 0.25, seed=1)[1])
     with pytest.raises(ValueError, match="test_fraction must be between 0 and 1"):
         tasks.split_scans(labels, 1.0, seed=0)
+
+
+def test_draw_scan_repeats_pixels_and_is_kron_for_multiples_of_eight():
+    scan = np.arange(64, dtype=np.float32).reshape(8, 8)
+    np.testing.assert_array_equal(tasks.draw_scan(scan, 16), np.kron(scan, np.ones((2, 2))))
+    np.testing.assert_array_equal(tasks.draw_scan(scan, 8), scan)
+    medium = tasks.draw_scan(scan, 12)
+    assert medium.shape == (12, 12)
+    rows = [int(value) // 8 for value in medium[:, 0]]  # which scan row each pixel row shows
+    assert rows == sorted(rows) and set(rows) == set(range(8))
+    assert sorted(np.bincount(rows)) == [1] * 4 + [2] * 4
+    with pytest.raises(ValueError, match="positive number of pixels"):
+        tasks.draw_scan(scan, 0)
+
+
+def test_a_new_size_needs_only_an_entry_in_sizes(monkeypatch):
+    monkeypatch.setitem(tasks.SIZES, "medium", 12)
+    scans, labels = fake_scans()
+    result = tasks.make_captioned_scenes(scans, labels, count=200, seed=4)
+    mediums = [
+        side
+        for scene, boxes in zip(result.scenes, result.boxes, strict=True)
+        for item, (_, _, side) in zip(scene.objects, boxes, strict=True)
+        if item.size == "medium"
+    ]
+    assert mediums and set(mediums) == {12}
+    assert all(
+        tasks.parse_caption(text) == scene
+        for text, scene in zip(result.captions, result.scenes, strict=True)
+    )
+    assert "a medium 3" in tasks.caption(tasks.Scene((tasks.SceneObject(3, "medium"),), "single"))

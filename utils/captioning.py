@@ -104,6 +104,77 @@ class GridPositions(keras.layers.Layer):
         return grid + self.positions
 
 
+class AttentiveGRUCell(keras.layers.Layer):
+    """One decoder step of Xu et al. (2015): attend with the previous state, then update it.
+
+    At word ``t`` the previous state ``h_{t-1}`` scores every grid cell,
+    ``alpha_t = softmax(v . tanh(W_q h_{t-1} + W_k a_i))``, the context
+    ``z_t = sum_i alpha_{t,i} a_i`` joins the previous word's embedding as the GRU's input, and
+    ``h_t = GRU([E w_{t-1}; z_t], h_{t-1})``. The grid is not a sequence, so it reaches every
+    step inside the step's input: ``[E w_{t-1}; a_1; ...; a_n]`` (flattened). The step outputs
+    ``[h_t; alpha_t]``; its state is ``h_t``. A cell in a Python-level ``keras.layers.RNN`` loop,
+    so it cannot use the fused cuDNN kernel that a plain ``GRU`` layer gets.
+    """
+
+    def __init__(self, units: int, grid_cells: int, grid_features: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.units, self.grid_cells, self.grid_features = units, grid_cells, grid_features
+        self.gru = keras.layers.GRUCell(units, name="gru_cell")
+        self.query_projection = keras.layers.Dense(units, use_bias=False, name="W_q")
+        self.key_projection = keras.layers.Dense(units, name="W_k")
+        self.score = keras.layers.Dense(1, use_bias=False, name="v")
+        self.state_size = units
+        self.output_size = units + grid_cells
+
+    def build(self, input_shape: tuple) -> None:
+        words = input_shape[-1] - self.grid_cells * self.grid_features
+        self.gru.build((None, words + self.grid_features))
+        self.query_projection.build((None, self.units))
+        self.key_projection.build((None, self.grid_cells, self.grid_features))
+        self.score.build((None, self.grid_cells, self.units))
+
+    def call(self, inputs, states, training: bool = False):
+        previous = states[0] if isinstance(states, list | tuple) else states
+        split = inputs.shape[-1] - self.grid_cells * self.grid_features
+        words = inputs[:, :split]
+        grid = keras.ops.reshape(inputs[:, split:], (-1, self.grid_cells, self.grid_features))
+        query = self.query_projection(previous)[:, None, :]
+        scores = self.score(keras.ops.tanh(query + self.key_projection(grid)))[..., 0]
+        weights = keras.ops.softmax(scores, axis=-1)  # alpha_t
+        context = keras.ops.sum(weights[..., None] * grid, axis=1)  # z_t
+        state, _ = self.gru(
+            keras.ops.concatenate([words, context], axis=-1), [previous], training=training
+        )
+        return keras.ops.concatenate([state, weights], axis=-1), [state]
+
+
+class _Features(keras.layers.Layer):
+    """Features ``start:stop`` of the last axis, passing the sequence mask on (a slice with
+    ``keras.ops`` would drop it, and the loss would count the padding)."""
+
+    def __init__(self, start: int, stop: int | None = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.start, self.stop = start, stop
+        self.supports_masking = True
+
+    def call(self, inputs):
+        return inputs[..., self.start : self.stop]
+
+
+class _WithGridAtEveryStep(keras.layers.Layer):
+    """``[embedded words; flattened grid]`` at every step of the words' sequence, with the
+    words' mask (the grid, the same at every step, would otherwise have to be a sequence)."""
+
+    def call(self, inputs, mask=None):
+        words, grid = inputs
+        flat_grid = keras.ops.reshape(grid, (-1, 1, grid.shape[1] * grid.shape[2]))
+        every_step = keras.ops.tile(flat_grid, (1, keras.ops.shape(words)[1], 1))
+        return keras.ops.concatenate([words, keras.ops.cast(every_step, words.dtype)], axis=-1)
+
+    def compute_mask(self, inputs, mask=None):
+        return None if mask is None else mask[0]
+
+
 class Captioner(NamedTuple):
     """The models of one captioner; they share their layers, so training one trains all."""
 
@@ -122,6 +193,7 @@ def build_captioner(
     embedding: int = 64,
     grid_positions: bool = True,
     score: str = "additive",
+    context: str = "output",
 ) -> Captioner:
     """A CNN encoder and a GRU decoder, with or without additive attention over the grid.
 
@@ -132,11 +204,20 @@ def build_captioner(
     average of the cells joins the output before the ``tanh`` layer and the softmax.
     ``score="dot"`` scores with a dot product instead (``keras.layers.Attention``),
     ``h · W_k a``: ``W_k`` brings the 64-number cells to the decoder's ``units``, and there is
-    no ``W_q``. The training model is compiled with Adam (clipnorm 1) and a masked
-    cross-entropy.
+    no ``W_q``. ``context="input"`` moves the attention before the GRU, as Xu et al. do
+    (:class:`AttentiveGRUCell`): each word's map is scored with the previous state and its
+    context enters the GRU's input, and the output layer sees ``h_t`` alone; additive scores
+    only. The training model is compiled with Adam (clipnorm 1) and a masked cross-entropy.
     """
     if score not in ("additive", "dot"):
         raise ValueError(f'score must be "additive" or "dot", got {score!r}.')
+    if context not in ("output", "input"):
+        raise ValueError(f'context must be "output" or "input", got {context!r}.')
+    if context == "input" and (not attention or score != "additive"):
+        raise ValueError(
+            'context="input" (Xu et al.) is a way to use additive attention: pass attention=True '
+            'and score="additive".'
+        )
     if canvas != GRID_SIDE * 8:
         raise ValueError(f"The encoder expects a {GRID_SIDE * 8}-pixel canvas, got {canvas}.")
     layers = keras.layers
@@ -150,6 +231,10 @@ def build_captioner(
         grid = GridPositions()(grid)
     initial_state = layers.Dense(units, activation="tanh", name="h0")(layers.Flatten()(grid))
     word_embedding = layers.Embedding(vocabulary_size, embedding, mask_zero=True)
+    if context == "input":
+        return _input_context_captioner(
+            image, grid, initial_state, word_embedding, vocabulary_size, units
+        )
     decoder_gru = layers.GRU(units, return_sequences=True, return_state=True)
     query_projection = layers.Dense(units, use_bias=False, name="W_q")
     key_projection = layers.Dense(units, name="W_k")
@@ -172,13 +257,10 @@ def build_captioner(
 
     caption_so_far = keras.Input(shape=(None,), dtype="int64", name="caption_so_far")
     logits, _, maps = decode(caption_so_far, initial_state, grid)
-    model = keras.Model(
-        [image, caption_so_far], logits, name="attention" if attention else "no_attention"
-    )
-    model.compile(
-        optimizer=keras.optimizers.Adam(1e-3, clipnorm=1.0),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],  # next-word accuracy; the padding is masked out
+    model = _compiled(
+        keras.Model(
+            [image, caption_so_far], logits, name="attention" if attention else "no_attention"
+        )
     )
     encoder = keras.Model(image, [grid, initial_state])
     word = keras.Input(shape=(1,), dtype="int64")
@@ -190,6 +272,55 @@ def build_captioner(
         step_outputs.append(weights[:, 0])
     step = keras.Model([word, state, grid_input], step_outputs)
     attention_maps = keras.Model([image, caption_so_far], maps) if attention else None
+    return Captioner(model, encoder, step, attention_maps)
+
+
+def _compiled(model: keras.Model) -> keras.Model:
+    """``model``, compiled as :func:`build_captioner`'s training models are."""
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3, clipnorm=1.0),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],  # next-word accuracy; the padding is masked out
+    )
+    return model
+
+
+def _input_context_captioner(
+    image, grid, initial_state, word_embedding, vocabulary_size: int, units: int
+) -> Captioner:
+    """:func:`build_captioner` with ``context="input"``: the decoder is an RNN of
+    :class:`AttentiveGRUCell` steps, fed the word embeddings and, at every step, the grid."""
+    layers = keras.layers
+    cells = GRID_SIDE * GRID_SIDE
+    decoder = layers.RNN(
+        AttentiveGRUCell(units, cells, GRID_FEATURES, name="attentive_gru"),
+        return_sequences=True,
+        return_state=True,
+        name="attentive_decoder",
+    )
+    state_part, weights_part = _Features(0, units), _Features(units)
+    hidden = layers.Dense(units, activation="tanh", name="hidden")
+    to_vocabulary = layers.Dense(vocabulary_size, name="logits")
+
+    with_grid = _WithGridAtEveryStep()
+
+    def decode(words, state, grid):
+        outputs, new_state = decoder(
+            with_grid([word_embedding(words), grid]), initial_state=[state]
+        )
+        return to_vocabulary(hidden(state_part(outputs))), new_state, weights_part(outputs)
+
+    caption_so_far = keras.Input(shape=(None,), dtype="int64", name="caption_so_far")
+    logits, _, maps = decode(caption_so_far, initial_state, grid)
+    model = _compiled(keras.Model([image, caption_so_far], logits, name="attention_input"))
+    encoder = keras.Model(image, [grid, initial_state])
+    word = keras.Input(shape=(1,), dtype="int64")
+    state = keras.Input(shape=(units,))
+    grid_input = keras.Input(shape=(cells, GRID_FEATURES))
+    step_logits, new_state, weights = decode(word, state, grid_input)
+    step_outputs = [keras.ops.log_softmax(step_logits[:, 0]), new_state, weights[:, 0]]
+    step = keras.Model([word, state, grid_input], step_outputs)
+    attention_maps = keras.Model([image, caption_so_far], maps)
     return Captioner(model, encoder, step, attention_maps)
 
 

@@ -295,7 +295,7 @@ def bracket_string(tokens: np.ndarray) -> str:
 
 # --------------------------------------------------------------------------- captioned scenes
 
-SIZES = {"small": 1, "large": 2}  # each 8x8 scan is drawn at 8x8 (small) or 16x16 (large) pixels
+SIZES = {"small": 8, "large": 16}  # pixels per side at which an 8x8 scan is drawn (draw_scan)
 RELATIONS = {"row": "to the left of", "column": "above"}  # how neighbours relate, per layout
 SCAN_SIDE = 8
 _CENTRE_JITTER = 6  # pixels a row may wander up or down (a column left or right) from the centre
@@ -444,7 +444,7 @@ def make_captioned_scenes(
     fewest, most = objects
     if not 1 <= fewest <= most <= 3:
         raise ValueError(f"objects must satisfy 1 <= fewest <= most <= 3, got {objects}.")
-    largest = SCAN_SIDE * max(SIZES.values())
+    largest = max(SIZES.values())
     if canvas < most * largest:
         raise ValueError(
             f"A canvas of {canvas} pixels cannot hold {most} large digits side by "
@@ -477,10 +477,7 @@ def make_captioned_scenes(
         boxes = _place(scene, canvas, rng)
         image = result.images[len(result.scenes)]
         for scan, (top, left, side) in zip(chosen, boxes, strict=True):
-            scale = side // SCAN_SIDE
-            image[top : top + side, left : left + side] = np.kron(
-                scans[scan] / 16, np.ones((scale, scale), np.float32)
-            )
+            image[top : top + side, left : left + side] = draw_scan(scans[scan] / 16, side)
         result.captions.append(caption(scene))
         result.scenes.append(scene)
         result.boxes.append(boxes)
@@ -488,10 +485,22 @@ def make_captioned_scenes(
     return result
 
 
+def draw_scan(scan: np.ndarray, side: int) -> np.ndarray:
+    """An 8x8 scan drawn ``side`` pixels wide by repeating its pixels (nearest neighbour).
+
+    For a multiple of 8 this is ``np.kron(scan, np.ones((k, k)))``; other sides repeat some
+    rows and columns once more than others (12 pixels: every other one twice).
+    """
+    if side < 1:
+        raise ValueError(f"side must be a positive number of pixels, got {side}.")
+    index = np.arange(side) * scan.shape[0] // side
+    return scan[np.ix_(index, index)]
+
+
 def _place(scene: Scene, canvas: int, rng: np.random.Generator) -> list[tuple[int, int, int]]:
     """(top, left, side) of each object: along the layout's axis in order with random gaps,
     across it near the centre. A single object goes anywhere."""
-    sides = [SCAN_SIDE * SIZES[item.size] for item in scene.objects]
+    sides = [SIZES[item.size] for item in scene.objects]
     if scene.layout == "single":
         top, left = rng.integers(0, canvas - sides[0] + 1, size=2)
         return [(int(top), int(left), sides[0])]
