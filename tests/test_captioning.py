@@ -5,10 +5,12 @@ import numpy as np
 import pytest
 
 from utils.captioning import (
+    PARTS,
     CaptionDecoder,
     CaptionVocabulary,
     build_captioner,
     scene_checks,
+    score_captions,
     teacher_forcing,
 )
 from utils.tasks import CaptionedScenes, parse_caption
@@ -180,3 +182,31 @@ def test_input_context_is_only_for_additive_attention():
             build_captioner(attention, 10, **options)
     with pytest.raises(ValueError, match='"output" or "input"'):
         build_captioner(True, 10, context="before")
+
+
+class ScriptedDecoder:
+    """Stands in for a CaptionDecoder: writes given captions, one per call, in order."""
+
+    def __init__(self, captions: list[str]) -> None:
+        self.captions, self.widths = iter(captions), []
+
+    def caption(self, image: np.ndarray, beam_width: int = 1) -> str:
+        self.widths.append(beam_width)
+        return next(self.captions)
+
+
+def test_score_captions_scores_exact_match_bleu_and_parts():
+    data = scenes(CAPTIONS)
+    perfect = score_captions(ScriptedDecoder(CAPTIONS), data)
+    assert perfect.captions == CAPTIONS and perfect.exact.all()
+    assert perfect.bleu == pytest.approx(100.0) and perfect.seconds >= 0
+    assert perfect.part_rates() == {part: 1.0 for part in (*PARTS, "all")}
+    written = ["a small 4 above a large 7", "a large 7 above a small 2", "a small 3 a"]
+    decoder = ScriptedDecoder(written)
+    scores = score_captions(decoder, data, beam_width=5)
+    assert decoder.widths == [5, 5, 5]
+    assert scores.exact.tolist() == [False, False, False]
+    assert 0 < scores.bleu < 100
+    assert scores.part_rates() == pytest.approx(
+        {"parses": 2 / 3, "layout": 1 / 3, "digits": 0.0, "sizes": 1 / 3, "all": 0.0}
+    )

@@ -2,11 +2,13 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from utils.results import (
     README_BEGIN,
     README_END,
+    bootstrap_mean_interval,
     collect_results,
     readme_with_results,
     results_markdown,
@@ -160,3 +162,15 @@ def test_stored_results_row_says_when_the_notebook_has_no_stored_table(tmp_path)
     path.write_text(json.dumps({"cells": [{"cell_type": "code", "metadata": {}, "outputs": []}]}))
     with pytest.raises(ValueError, match=r"01_empty\.ipynb has no stored results table"):
         stored_results_row(path, "LSTM(32)")
+
+
+def test_bootstrap_mean_interval_resamples_the_values_with_replacement():
+    values = np.array([0.0, 1.0, 1.0, 0.0, 1.0, -1.0, 0.0, 1.0])
+    low, high = bootstrap_mean_interval(values, 500, np.random.default_rng(3))
+    samples = np.random.default_rng(3).integers(0, 8, (500, 8))
+    expected = np.percentile(values[samples].mean(axis=1), [2.5, 97.5])
+    assert (low, high) == pytest.approx(tuple(expected))
+    assert low < values.mean() < high
+    assert bootstrap_mean_interval(np.full(5, 0.25), 50, np.random.default_rng(0)) == (0.25, 0.25)
+    with pytest.raises(ValueError, match="non-empty 1-D array"):
+        bootstrap_mean_interval(np.array([]), 10, np.random.default_rng(0))

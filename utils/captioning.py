@@ -11,12 +11,14 @@ the grammar's parser to say which parts of it are right. Notebook 13 explains ea
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import keras
 import numpy as np
+import sacrebleu
 import tensorflow as tf
 
 from utils.decoding import Hypothesis, beam_search
@@ -402,3 +404,39 @@ def scene_checks(text: str, truth: Scene) -> dict[str, bool]:
         "digits": layout and [o.digit for o in said.objects] == [o.digit for o in truth.objects],
         "sizes": layout and [o.size for o in said.objects] == [o.size for o in truth.objects],
     }
+
+
+PARTS = ("parses", "layout", "digits", "sizes")
+"""What :func:`scene_checks` checks, in the order a caption can go wrong."""
+
+
+class CaptionScores(NamedTuple):
+    """One decoder's captions of a set of scenes, and what they get right."""
+
+    captions: list[str]
+    exact: np.ndarray  # bool per scene: the caption is the true one, word for word
+    bleu: float  # sacrebleu corpus BLEU against the one true caption per scene
+    checks: list[dict[str, bool]]  # scene_checks per scene
+    seconds: float  # time spent decoding
+
+    def part_rates(self) -> dict[str, float]:
+        """The fraction of scenes with each part right, and with ``all`` of them right."""
+        rates = {part: float(np.mean([check[part] for check in self.checks])) for part in PARTS}
+        return {**rates, "all": float(np.mean([all(check.values()) for check in self.checks]))}
+
+
+def score_captions(
+    decoder: CaptionDecoder, data: CaptionedScenes, beam_width: int = 1
+) -> CaptionScores:
+    """Caption every scene of ``data`` once and score the captions three ways.
+
+    Exact match (the true caption, word for word), BLEU (n-gram overlap, which gives partial
+    credit for a caption with one wrong digit) and, through the parser, which parts are right.
+    """
+    start = time.perf_counter()
+    written = [decoder.caption(image, beam_width) for image in data.images]
+    seconds = time.perf_counter() - start
+    exact = np.array([w == t for w, t in zip(written, data.captions, strict=True)])
+    bleu = sacrebleu.corpus_bleu(written, [data.captions]).score
+    checks = [scene_checks(w, scene) for w, scene in zip(written, data.scenes, strict=True)]
+    return CaptionScores(written, exact, bleu, checks, seconds)

@@ -15,6 +15,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 RESULT_COLUMNS = ("model", "params", "seconds_per_epoch", "best_val_accuracy", "test_accuracy")
 RESULTS_TAG = "results"
 README_BEGIN = "<!-- results:begin (written by tools/update_readme_results.py; do not edit) -->"
@@ -104,6 +106,26 @@ def summarise_seeds(rows: Sequence[Mapping[str, Any]], label: str) -> dict[str, 
             summary[f"{key}_sd"] = statistics.stdev(values)
     summary["seeds"] = len(rows)
     return summary
+
+
+def bootstrap_mean_interval(
+    values: np.ndarray, resamples: int, rng: np.random.Generator
+) -> tuple[float, float]:
+    """The 95% bootstrap interval of the mean of ``values``: resample them with replacement
+    ``resamples`` times and take the 2.5th and 97.5th percentiles of the means.
+
+    Pass per-item *differences* between two systems scored on the same items (1 where one is
+    right and the other wrong, say) for a paired interval of their gap.
+    """
+    values = np.asarray(values, dtype=float)
+    if values.ndim != 1 or len(values) == 0 or resamples < 1:
+        raise ValueError(
+            f"Need a non-empty 1-D array and resamples >= 1, got shape {values.shape} and "
+            f"{resamples}."
+        )
+    samples = rng.integers(0, len(values), (resamples, len(values)))
+    low, high = np.percentile(values[samples].mean(axis=1), [2.5, 97.5])
+    return float(low), float(high)
 
 
 def show_results(
