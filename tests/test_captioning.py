@@ -8,6 +8,7 @@ from utils.captioning import (
     PARTS,
     CaptionDecoder,
     CaptionVocabulary,
+    attention_in_named_boxes,
     build_captioner,
     scene_checks,
     score_captions,
@@ -210,3 +211,27 @@ def test_score_captions_scores_exact_match_bleu_and_parts():
     assert scores.part_rates() == pytest.approx(
         {"parses": 2 / 3, "layout": 1 / 3, "digits": 0.0, "sizes": 1 / 3, "all": 0.0}
     )
+
+
+def test_attention_in_named_boxes_reads_each_digit_words_map_over_its_box():
+    captioner, vocabulary = small_captioner(True)
+    boxes = [[(2, 20, 8), (20, 16, 16)], [(16, 4, 16), (20, 30, 8)], [(8, 24, 8)]]
+    data = scenes(CAPTIONS, seed=5)._replace(boxes=boxes)
+    inside, by_chance = attention_in_named_boxes(captioner, vocabulary, data, [1, 2])
+    assert len(inside) == len(by_chance) == 3  # two digits in scene 1, one in scene 2
+    # Scene 2 ("a small 3"): its digit word is the third word; its map from the one-step model.
+    grid, state = (np.asarray(x) for x in captioner.encoder(data.images[2:3, ..., None]))
+    words = [vocabulary.start_id, *vocabulary.ids(CAPTIONS[2])]
+    for word in words[:3]:
+        _, state, weights = (
+            np.asarray(x) for x in captioner.step([np.array([[word]]), state, grid])
+        )
+    top, left, side = data.boxes[2][0]
+    box = np.zeros((48, 48))
+    box[top : top + side, left : left + side] = 1
+    overlap = box.reshape(6, 8, 6, 8).mean(axis=(1, 3))
+    assert inside[2] == pytest.approx(float((weights[0].reshape(6, 6) * overlap).sum()), abs=1e-5)
+    assert by_chance[2] == pytest.approx(side * side / 48**2)
+    without, _ = small_captioner(False)
+    with pytest.raises(ValueError, match="no attention"):
+        attention_in_named_boxes(without, vocabulary, data, [0])

@@ -406,6 +406,41 @@ def scene_checks(text: str, truth: Scene) -> dict[str, bool]:
     }
 
 
+def attention_in_named_boxes(
+    captioner: Captioner,
+    vocabulary: CaptionVocabulary,
+    data: CaptionedScenes,
+    indices: Sequence[int],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Does the model look at the digit it names? One number per digit word of each scene.
+
+    For the true captions of ``data``'s scenes ``indices``, teacher-forced through the
+    ``attention_maps`` model (for a caption the model wrote itself, the maps of its decoding),
+    the share of each digit word's attention inside the box of the digit it names, each grid
+    cell counted by the fraction of it that overlaps the box; and the box's share of the canvas,
+    what a model that ignored position would put there on average.
+    """
+    if captioner.attention_maps is None:
+        raise ValueError("This captioner has no attention, so it has no maps.")
+    indices = list(indices)
+    (images, inputs), _ = teacher_forcing(data, vocabulary)
+    maps = captioner.attention_maps.predict(
+        [images[indices], inputs[indices]], batch_size=256, verbose=0
+    ).reshape(len(indices), vocabulary.max_words, GRID_SIDE, GRID_SIDE)
+    canvas = data.images.shape[1]
+    cell = canvas // GRID_SIDE
+    inside, by_chance = [], []
+    for index, scene_maps in zip(indices, maps, strict=True):
+        digit_steps = [t for t, word in enumerate(data.captions[index].split()) if word.isdigit()]
+        for step, (top, left, side) in zip(digit_steps, data.boxes[index], strict=True):
+            box = np.zeros((canvas, canvas))
+            box[top : top + side, left : left + side] = 1
+            overlap = box.reshape(GRID_SIDE, cell, GRID_SIDE, cell).mean(axis=(1, 3))
+            inside.append(float((scene_maps[step] * overlap).sum()))
+            by_chance.append(float(overlap.mean()))
+    return np.array(inside), np.array(by_chance)
+
+
 PARTS = ("parses", "layout", "digits", "sizes")
 """What :func:`scene_checks` checks, in the order a caption can go wrong."""
 
