@@ -1,12 +1,15 @@
-"""Tests for tools/check_reproducible.py: what counts as a timing, and the check end to end."""
+"""Tests for tools/check_reproducible.py: what counts as a timing, and the check end to end;
+and for which notebooks the root conftest.py gives a second run."""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import nbformat
 import pytest
 
+from conftest import wants_second_run
 from tools.check_reproducible import MASK, differences, execute, main, mask_timings, text_outputs
 
 
@@ -156,3 +159,25 @@ def test_mask_timings_masks_timing_blocks_and_timing_columns_of_printed_tables()
     rows = mask_timings(table).splitlines()
     assert rows[2] == f"Dense            0.334  10,874              {MASK}"
     assert rows[3] == f"GRU              0.302   4,410              {MASK}"
+
+
+class OptionOnly:
+    """Stands in for pytest's config: just the --second-runs option."""
+
+    def __init__(self, choice: str) -> None:
+        self.choice = choice
+
+    def getoption(self, name: str) -> str:
+        assert name == "--second-runs"
+        return self.choice
+
+
+@pytest.mark.parametrize(
+    "choice, course, solutions",
+    [("notebooks", True, False), ("all", True, True), ("none", False, False)],
+)
+def test_second_runs_follow_the_course_notebooks_unless_told_otherwise(choice, course, solutions):
+    config = OptionOnly(choice)
+    assert wants_second_run(config, Path("notebooks/06_sentiment_many_to_one.ipynb")) is course
+    solution = Path("notebooks/solutions/06_sentiment_many_to_one_solutions.ipynb")
+    assert wants_second_run(config, solution) is solutions
