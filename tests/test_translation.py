@@ -1,13 +1,19 @@
-"""Tests for utils.translation: tokenisation, vectorizers, teacher-forcing batches, detokenising."""
+"""Tests for utils.translation: tokenisation, batches, the translator's models, decoding, BLEU."""
 
+import keras
 import numpy as np
 import pytest
+import sacrebleu
 import tensorflow as tf
 
 from utils.translation import (
     END,
     PADDING_ID,
     START,
+    TranslationDecoder,
+    bootstrap_bleu,
+    build_translator,
+    corpus_bleu,
     detokenize,
     ids_to_tokens,
     make_sentence_vectorizer,
@@ -131,3 +137,140 @@ def test_ids_to_tokens_stops_at_the_end_marker(vectorizers):
     ids = [vocabulary.index(token) for token in ("tom", "está", END, "aquí")]
     assert ids_to_tokens(ids, vocabulary) == ["tom", "está"]
     assert ids_to_tokens(ids[:2], vocabulary) == ["tom", "está"]  # unfinished: all tokens
+
+
+def small_translator(vectorizers, attention: bool, **options):
+    keras.utils.set_random_seed(0)
+    source, target = vectorizers
+    sizes = source.vocabulary_size(), target.vocabulary_size()
+    return build_translator(
+        attention, *sizes, embedding=8, encoder_units=6, decoder_units=12, **options
+    )
+
+
+def teacher_forced_batch(vectorizers, count: int = 2):
+    return next(iter(translation_dataset(PAIRS[-count:], *vectorizers, batch_size=count)))
+
+
+@pytest.mark.parametrize(
+    "attention, score", [(False, "additive"), (True, "additive"), (True, "dot")]
+)
+def test_one_step_at_a_time_equals_the_training_model(vectorizers, attention, score):
+    translator = small_translator(vectorizers, attention, score=score)
+    (source_ids, decoder_inputs), _ = teacher_forced_batch(vectorizers, count=1)
+    source_ids, decoder_inputs = source_ids.numpy(), decoder_inputs.numpy()
+    logits = np.asarray(translator.model([source_ids, decoder_inputs]))[0]
+    encoded, state = (np.asarray(x) for x in translator.encoder(source_ids))
+    for t in range(decoder_inputs.shape[1]):
+        outputs = translator.step([decoder_inputs[:, t : t + 1], state, encoded])
+        expected = logits[t] - np.log(np.exp(logits[t]).sum())
+        np.testing.assert_allclose(np.asarray(outputs[0])[0], expected, atol=1e-4)
+        state = np.asarray(outputs[1])
+    assert len(outputs) == (3 if attention else 2)
+    assert (translator.alignment is None) == (not attention)
+
+
+def test_dot_product_scores_are_the_decoder_output_against_the_encoder_outputs(vectorizers):
+    translator = small_translator(vectorizers, True, score="dot")
+    names = [layer.name for layer in translator.model.layers]
+    assert "attention" in names and "W_q" not in names and "W_k" not in names
+    source_ids = vectorizers[0](["Tom is here."]).to_tensor()
+    encoded, state = (np.asarray(x) for x in translator.encoder(source_ids))
+    start = vectorizers[1].get_vocabulary().index(START)
+    _, h1, alpha = (np.asarray(x) for x in translator.step([np.array([[start]]), state, encoded]))
+    scores = encoded[0] @ h1[0]
+    expected = np.exp(scores - scores.max()) / np.exp(scores - scores.max()).sum()
+    np.testing.assert_allclose(alpha[0], expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("encoder", ["forward", "reversed"])
+def test_one_way_encoders_read_in_their_order_and_skip_right_padding(vectorizers, encoder):
+    translator = small_translator(vectorizers, False, encoder=encoder)
+    (source_ids, _), _ = teacher_forced_batch(vectorizers)  # two sentences, one padded
+    source_ids = source_ids.numpy()
+    lengths = (source_ids != PADDING_ID).sum(axis=1)
+    assert lengths.min() < source_ids.shape[1]  # the shorter one is padded on the right
+    _, states = translator.encoder(source_ids)
+    embedding, reader = (
+        layer for layer in translator.encoder.layers if type(layer).__name__ in ("Embedding", "GRU")
+    )
+    assert reader.go_backwards == (encoder == "reversed")
+    in_order = keras.layers.GRU(reader.units, return_state=True)
+    in_order.build((None, None, embedding.output_dim))
+    in_order.set_weights(reader.get_weights())
+    for row, length in enumerate(lengths):
+        words = np.asarray(embedding(source_ids[row : row + 1, :length]))
+        _, expected = in_order(words[:, ::-1] if encoder == "reversed" else words)
+        np.testing.assert_allclose(np.asarray(states)[row], np.asarray(expected)[0], atol=1e-5)
+    different = small_translator(
+        vectorizers, False, encoder="forward" if encoder == "reversed" else "reversed"
+    )
+    assert not np.allclose(np.asarray(different.encoder(source_ids)[1]), np.asarray(states))
+
+
+def test_build_translator_rejects_inconsistent_options_with_a_clear_message(vectorizers):
+    with pytest.raises(ValueError, match="additive"):
+        small_translator(vectorizers, True, score="cosine")
+    with pytest.raises(ValueError, match="bidirectional"):
+        small_translator(vectorizers, False, encoder="backward")
+    with pytest.raises(ValueError, match="without attention"):
+        small_translator(vectorizers, True, encoder="reversed")
+    with pytest.raises(ValueError, match="2 \\* encoder_units = 12"):
+        build_translator(False, 10, 10, encoder_units=6, decoder_units=8)
+
+
+def test_greedy_decoding_is_the_argmax_loop_and_weights_sum_to_one(vectorizers):
+    translator = small_translator(vectorizers, True)
+    vocabulary = vectorizers[1].get_vocabulary()
+    decoder = TranslationDecoder(translator, vectorizers[0], vocabulary, max_length=6)
+    source_ids = vectorizers[0](["Is Tom hungry?"]).to_tensor()
+    encoded, state = (np.asarray(x) for x in translator.encoder(source_ids))
+    token, written = vocabulary.index(START), []
+    for _ in range(6):
+        log_probs, state, _ = (
+            np.asarray(x) for x in translator.step([np.array([[token]]), state, encoded])
+        )
+        token = int(np.argmax(log_probs[0]))
+        written.append(token)
+        if token == vocabulary.index(END):
+            break
+    assert list(decoder.hypotheses("Is Tom hungry?")[0].tokens) == written
+    best, score = decoder.translate("Is Tom hungry?")[0]
+    assert best == detokenize(ids_to_tokens(written, vocabulary)) and score < 0
+    assert len(decoder.translate("Is Tom hungry?", beam_width=3)) == 3
+    read, wrote, weights = decoder.attention_map("Is Tom hungry?")
+    assert read == ["is", "tom", "hungry", "?"] and len(wrote) == len(written)
+    assert weights.shape == (len(written), len(read))
+    np.testing.assert_allclose(weights.sum(axis=1), 1.0, atol=1e-5)
+    without = TranslationDecoder(
+        small_translator(vectorizers, False), vectorizers[0], vocabulary, 6
+    )
+    with pytest.raises(ValueError, match="no attention"):
+        without.attention_map("Is Tom hungry?")
+
+
+def test_corpus_bleu_uses_every_reference_and_checks_its_inputs():
+    metric = sacrebleu.BLEU(lowercase=True)
+    references = [["the cat sat on the mat .", "a cat was on the mat ."], ["he is here now ."]]
+    hypotheses = ["A cat was on the mat .", "he is here now ."]
+    assert corpus_bleu(metric, hypotheses, references).score == pytest.approx(100.0)
+    worse = corpus_bleu(metric, ["a dog was on the rug .", hypotheses[1]], references).score
+    assert 0 < worse < 100
+    with pytest.raises(ValueError, match="One translation per sentence"):
+        corpus_bleu(metric, hypotheses[:1], references)
+    with pytest.raises(ValueError, match="at least one reference"):
+        corpus_bleu(metric, hypotheses, [references[0], []])
+
+
+def test_bootstrap_bleu_rescores_each_resample_and_pairs_systems_on_the_same_ones():
+    metric = sacrebleu.BLEU()
+    references = [["the cat sat on the mat ."], ["he is here now ."], ["we ate the red apple ."]]
+    good = ["the cat sat on the mat .", "he is here now .", "we ate the red apple ."]
+    bad = ["the cat sat on a rug .", "he was there then .", "we ate the red apple ."]
+    resamples = [np.arange(3), np.array([2, 2, 2]), np.array([0, 1, 1])]
+    good_scores = bootstrap_bleu(metric, good, references, resamples)
+    bad_scores = bootstrap_bleu(metric, bad, references, resamples)
+    np.testing.assert_allclose(good_scores, 100.0)
+    assert bad_scores[0] == pytest.approx(corpus_bleu(metric, bad, references).score)
+    assert bad_scores[1] == pytest.approx(100.0)  # only the sentence both got right
+    assert (good_scores - bad_scores)[2] > (good_scores - bad_scores)[0] > 0
