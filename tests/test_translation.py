@@ -11,6 +11,7 @@ from utils.translation import (
     PADDING_ID,
     START,
     TranslationDecoder,
+    bleu_by_length,
     bootstrap_bleu,
     build_translator,
     corpus_bleu,
@@ -274,3 +275,21 @@ def test_bootstrap_bleu_rescores_each_resample_and_pairs_systems_on_the_same_one
     assert bad_scores[0] == pytest.approx(corpus_bleu(metric, bad, references).score)
     assert bad_scores[1] == pytest.approx(100.0)  # only the sentence both got right
     assert (good_scores - bad_scores)[2] > (good_scores - bad_scores)[0] > 0
+
+
+def test_bleu_by_length_scores_each_group_of_sentences_alone():
+    metric = sacrebleu.BLEU()
+    references = [["he is here ."], ["the cat sat on the mat ."], ["we ate the red apple ."]]
+    hypotheses = ["he is here .", "a dog lay on a rug .", "we ate the red apple ."]
+    lengths = [4, 7, 6]
+    (short_n, short), (long_n, long) = bleu_by_length(
+        metric, hypotheses, references, lengths, [(1, 6), (7, 9)]
+    )
+    assert (short_n, long_n) == (2, 1)
+    assert short.score == pytest.approx(100.0)  # both ends of a group count: 4 and 6 are in 1-6
+    assert long.score == pytest.approx(corpus_bleu(metric, hypotheses[1:2], references[1:2]).score)
+    assert long.score < 100
+    with pytest.raises(ValueError, match="No sentence is 10 to 12 long"):
+        bleu_by_length(metric, hypotheses, references, lengths, [(10, 12)])
+    with pytest.raises(ValueError, match="One length per sentence"):
+        bleu_by_length(metric, hypotheses, references, lengths[:2], [(1, 6)])

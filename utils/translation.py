@@ -6,9 +6,9 @@ out-of-vocabulary id) and, for target sentences, wraps them in :data:`START` and
 :func:`translation_dataset` builds teacher-forcing batches grouped by length; :func:`detokenize`
 turns decoded tokens back into a sentence for BLEU. :func:`build_translator` builds the
 encoder-decoder (with or without attention) and the models decoding needs, and
-:class:`TranslationDecoder` translates with the course's beam search; :func:`corpus_bleu` and
-:func:`bootstrap_bleu` score translations against every reference. Notebook 11 explains each
-step; its solutions reuse them.
+:class:`TranslationDecoder` translates with the course's beam search; :func:`corpus_bleu`,
+:func:`bleu_by_length` and :func:`bootstrap_bleu` score translations against every reference.
+Notebook 11 explains each step; its solutions reuse them.
 """
 
 from __future__ import annotations
@@ -387,6 +387,37 @@ def corpus_bleu(
     streams = max(len(refs) for refs in references)
     padded = [[refs[i] if i < len(refs) else None for refs in references] for i in range(streams)]
     return metric.corpus_score(list(hypotheses), padded)
+
+
+def bleu_by_length(
+    metric: BLEU,
+    hypotheses: Sequence[str],
+    references: Sequence[Sequence[str]],
+    lengths: Sequence[int],
+    groups: Sequence[tuple[int, int]],
+) -> list[tuple[int, BLEUScore]]:
+    """For each ``(low, high)`` group: how many sentences are that long, and their corpus BLEU.
+
+    ``lengths`` holds one number per sentence (notebook 11 counts the English tokens), so that
+    a model's score can be read by length; both ends of a group are included. An empty group
+    has no BLEU and raises, so that a misspelt group cannot pass for a score of 0.
+    """
+    if not len(hypotheses) == len(references) == len(lengths):
+        raise ValueError(
+            f"One length per sentence: got {len(hypotheses)} translations, {len(references)} "
+            f"sentences' references and {len(lengths)} lengths."
+        )
+    lengths = np.asarray(lengths)
+    scores = []
+    for low, high in groups:
+        members = np.flatnonzero((lengths >= low) & (lengths <= high))
+        if len(members) == 0:
+            raise ValueError(f"No sentence is {low} to {high} long: choose groups that hold some.")
+        score = corpus_bleu(
+            metric, [hypotheses[i] for i in members], [references[i] for i in members]
+        )
+        scores.append((len(members), score))
+    return scores
 
 
 def bootstrap_bleu(
