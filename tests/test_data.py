@@ -248,6 +248,29 @@ def test_rnn_data_dir_is_searched_before_the_project_folder(isolated, tmp_path, 
     assert data.data_dirs() == [tmp_path / "mine", isolated]
 
 
+def test_downloads_go_to_rnn_data_dir_when_it_is_a_folder_and_to_data_otherwise(
+    isolated, tmp_path, monkeypatch
+):
+    assert data.download_dir() == isolated
+    monkeypatch.setenv(data.DATA_DIR_ENV_VAR, str(tmp_path / "not yet made"))
+    assert data.download_dir() == isolated
+    drive = tmp_path / "drive"
+    drive.mkdir()
+    monkeypatch.setenv(data.DATA_DIR_ENV_VAR, str(drive))
+    assert data.download_dir() == drive
+    body = SHAKESPEARE_SAMPLE.encode()
+    server = _Server(body)
+    monkeypatch.setattr(data, "SHAKESPEARE_URL", server.url)
+    monkeypatch.setattr(data, "SHAKESPEARE_CHARACTERS", len(SHAKESPEARE_SAMPLE))
+    monkeypatch.setattr(data, "SHAKESPEARE_SHA256", hashlib.sha256(body).hexdigest())
+    try:
+        assert data.load_shakespeare() == SHAKESPEARE_SAMPLE
+    finally:
+        server.close()
+    assert (drive / data.SHAKESPEARE_FILE_NAME).read_bytes() == body
+    assert not isolated.exists()  # nothing went to data/
+
+
 def fake_imdb(monkeypatch, per_half: int = 100) -> None:
     """Replace load_imdb with two labelled halves whose texts name their split and position."""
 

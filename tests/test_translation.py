@@ -163,12 +163,29 @@ def test_one_step_at_a_time_equals_the_training_model(vectorizers, attention, sc
     logits = np.asarray(translator.model([source_ids, decoder_inputs]))[0]
     encoded, state = (np.asarray(x) for x in translator.encoder(source_ids))
     for t in range(decoder_inputs.shape[1]):
-        outputs = translator.step([decoder_inputs[:, t : t + 1], state, encoded])
+        context = [encoded] if attention else []  # only attention reads the encoder's outputs
+        outputs = translator.step([decoder_inputs[:, t : t + 1], state, *context])
         expected = logits[t] - np.log(np.exp(logits[t]).sum())
         np.testing.assert_allclose(np.asarray(outputs[0])[0], expected, atol=1e-4)
         state = np.asarray(outputs[1])
     assert len(outputs) == (3 if attention else 2)
     assert (translator.alignment is None) == (not attention)
+
+
+@pytest.mark.parametrize("attention", [False, True])
+def test_the_step_model_takes_only_inputs_that_change_its_outputs(vectorizers, attention):
+    # Keras 3.13 (Colab's) refuses to build a model with an input that no output depends on.
+    translator = small_translator(vectorizers, attention)
+    source_ids = vectorizers[0](["Tom is here."]).to_tensor()
+    encoded, state = (np.asarray(x) for x in translator.encoder(source_ids))
+    start = np.array([[vectorizers[1].get_vocabulary().index(START)]])
+    inputs = [start, state, encoded][: len(translator.step.inputs)]
+    assert len(inputs) == (3 if attention else 2)
+    before = [np.asarray(x) for x in translator.step(inputs)]
+    for changed in range(1, len(inputs)):
+        moved = [x + 1.0 if i == changed else x for i, x in enumerate(inputs)]
+        after = [np.asarray(x) for x in translator.step(moved)]
+        assert not np.allclose(before[0], after[0]), f"input {changed} changes nothing"
 
 
 def test_dot_product_scores_are_the_decoder_output_against_the_encoder_outputs(vectorizers):
@@ -243,11 +260,18 @@ def test_greedy_decoding_is_the_argmax_loop_and_weights_sum_to_one(vectorizers):
     assert read == ["is", "tom", "hungry", "?"] and len(wrote) == len(written)
     assert weights.shape == (len(written), len(read))
     np.testing.assert_allclose(weights.sum(axis=1), 1.0, atol=1e-5)
-    without = TranslationDecoder(
-        small_translator(vectorizers, False), vectorizers[0], vocabulary, 6
-    )
+    plain = small_translator(vectorizers, False)
+    without = TranslationDecoder(plain, vectorizers[0], vocabulary, 6)
     with pytest.raises(ValueError, match="no attention"):
         without.attention_map("Is Tom hungry?")
+    state, token, written = np.asarray(plain.encoder(source_ids)[1]), vocabulary.index(START), []
+    for _ in range(6):
+        log_probs, state = (np.asarray(x) for x in plain.step([np.array([[token]]), state]))
+        token = int(np.argmax(log_probs[0]))
+        written.append(token)
+        if token == vocabulary.index(END):
+            break
+    assert list(without.hypotheses("Is Tom hungry?")[0].tokens) == written
 
 
 def test_corpus_bleu_uses_every_reference_and_checks_its_inputs():

@@ -182,7 +182,7 @@ class Captioner(NamedTuple):
 
     model: keras.Model  # (image, caption so far) -> next-word logits, for training
     encoder: keras.Model  # image -> (grid of features, initial decoder state)
-    step: keras.Model  # (word, state, grid) -> (log-probs, new state[, weights])
+    step: keras.Model  # (word, state[, grid]) -> (log-probs, new state[, weights])
     attention_maps: keras.Model | None  # like model, but -> attention weights (None without)
 
 
@@ -269,10 +269,11 @@ def build_captioner(
     state = keras.Input(shape=(units,))
     grid_input = keras.Input(shape=(GRID_SIDE * GRID_SIDE, GRID_FEATURES))
     step_logits, new_state, weights = decode(word, state, grid_input)
-    step_outputs = [keras.ops.log_softmax(step_logits[:, 0]), new_state]
-    if attention:
+    step_inputs, step_outputs = [word, state], [keras.ops.log_softmax(step_logits[:, 0]), new_state]
+    if attention:  # without attention the decoder never reads the grid after its first state
+        step_inputs.append(grid_input)
         step_outputs.append(weights[:, 0])
-    step = keras.Model([word, state, grid_input], step_outputs)
+    step = keras.Model(step_inputs, step_outputs)
     attention_maps = keras.Model([image, caption_so_far], maps) if attention else None
     return Captioner(model, encoder, step, attention_maps)
 
@@ -338,11 +339,11 @@ class CaptionDecoder:
 
     def __init__(self, captioner: Captioner, vocabulary: CaptionVocabulary) -> None:
         self.captioner, self.vocabulary = captioner, vocabulary
-        units = captioner.step.inputs[1].shape[-1]
+        # The step model reads the grid only when it attends to it.
+        self._attends = len(captioner.step.inputs) == 3
         signature = [
             tf.TensorSpec((None, 1), tf.int64),
-            tf.TensorSpec((None, units), tf.float32),
-            tf.TensorSpec((None, GRID_SIDE * GRID_SIDE, GRID_FEATURES), tf.float32),
+            *(tf.TensorSpec(spec.shape, tf.float32) for spec in captioner.step.inputs[1:]),
         ]
         self._step = tf.function(
             lambda *inputs: captioner.step(list(inputs)), input_signature=signature
@@ -354,7 +355,7 @@ class CaptionDecoder:
 
         def step_fn(words: np.ndarray, state: list[np.ndarray]) -> tuple[np.ndarray, list]:
             decoder_state, grid = state
-            outputs = self._step(words[:, None], decoder_state, grid)
+            outputs = self._step(words[:, None], decoder_state, *([grid] if self._attends else []))
             return np.asarray(outputs[0]), [np.asarray(outputs[1]), grid]
 
         vocabulary = self.vocabulary

@@ -4,8 +4,9 @@ Where a data set is looked for, in order:
 
 1. the folder named by the ``RNN_DATA_DIR`` environment variable (holding the official archive
    ``aclImdb_v1.tar.gz`` or ``shakespeare.txt``, as downloaded);
-2. the project's ``data/`` folder, which is also where downloads and extractions go;
-3. a download from the official source into ``data/``, with a progress bar.
+2. the project's ``data/`` folder, which is also where extractions go;
+3. a download from the official source, with a progress bar, into ``RNN_DATA_DIR`` if that is a
+   writable folder (so a Google Drive folder keeps it for later Colab sessions), else ``data/``.
 
 Integrity rules: a download is written to a temporary name and renamed only once it is complete;
 the IMDB archive is extracted into a temporary folder, checked by content (exactly 12,500 reviews
@@ -70,6 +71,17 @@ class DataUnavailableError(RuntimeError):
 
 class DataIntegrityError(RuntimeError):
     """A local copy or a download of a data set is truncated, corrupt or incomplete."""
+
+
+def download_dir() -> Path:
+    """Where downloads go: ``RNN_DATA_DIR`` when it names a folder this process may write to
+    (as the set-up cell's Google Drive folder is), otherwise ``data/``."""
+    configured = os.environ.get(DATA_DIR_ENV_VAR, "").strip()
+    if configured:
+        folder = Path(configured).expanduser()
+        if folder.is_dir() and os.access(folder, os.W_OK):
+            return folder
+    return PROJECT_DATA_DIR
 
 
 def data_dirs() -> list[Path]:
@@ -152,7 +164,7 @@ def _find_or_download(file_name: str, url: str) -> Path:
         candidate = folder / file_name
         if candidate.is_file():
             return candidate
-    return download(url, PROJECT_DATA_DIR / file_name)
+    return download(url, download_dir() / file_name)
 
 
 # --------------------------------------------------------------------------- IMDB

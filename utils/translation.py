@@ -168,7 +168,7 @@ class Translator(NamedTuple):
 
     model: keras.Model  # (English ids, Spanish so far) -> next-token logits, for training
     encoder: keras.Model  # English ids -> (outputs at every position, final state)
-    step: keras.Model  # (token, state, encoder outputs) -> (log-probs, new state[, weights])
+    step: keras.Model  # (token, state[, encoder outputs]) -> (log-probs, new state[, weights])
     alignment: keras.Model | None  # like model, but -> attention weights (None without)
 
 
@@ -272,10 +272,14 @@ def build_translator(
     state = keras.Input(shape=(decoder_units,))
     encoder_outputs = keras.Input(shape=(None, 2 * encoder_units))
     step_logits, new_state, weights = decode(token, state, encoder_outputs)
-    step_outputs = [keras.ops.log_softmax(step_logits[:, 0]), new_state]
-    if attention:
+    step_inputs, step_outputs = (
+        [token, state],
+        [keras.ops.log_softmax(step_logits[:, 0]), new_state],
+    )
+    if attention:  # without attention the decoder never reads the encoder's outputs
+        step_inputs.append(encoder_outputs)
         step_outputs.append(weights[:, 0])
-    step = keras.Model([token, state, encoder_outputs], step_outputs)
+    step = keras.Model(step_inputs, step_outputs)
     alignment = keras.Model([source, decoder_input], alignment_weights) if attention else None
     return Translator(model, encoder_model, step, alignment)
 
@@ -304,10 +308,11 @@ class TranslationDecoder:
         self.start_id = self.target_vocabulary.index(START)
         self.end_id = self.target_vocabulary.index(END)
         self.max_length = max_length
+        # The step model reads the encoder's outputs only when it attends to them.
+        self._attends = len(translator.step.inputs) == 3
         signature = [
             tf.TensorSpec((None, 1), tf.int64),
-            tf.TensorSpec(translator.step.inputs[1].shape, tf.float32),
-            tf.TensorSpec(translator.step.inputs[2].shape, tf.float32),
+            *(tf.TensorSpec(spec.shape, tf.float32) for spec in translator.step.inputs[1:]),
         ]
         self._step = tf.function(
             lambda *inputs: translator.step(list(inputs)), input_signature=signature
@@ -330,7 +335,8 @@ class TranslationDecoder:
 
         def step_fn(tokens: np.ndarray, state: list[np.ndarray]) -> tuple[np.ndarray, list]:
             decoder_state, encoder_outputs = state
-            outputs = self._step(tokens[:, None], decoder_state, encoder_outputs)
+            context = [encoder_outputs] if self._attends else []
+            outputs = self._step(tokens[:, None], decoder_state, *context)
             return np.asarray(outputs[0]), [np.asarray(outputs[1]), encoder_outputs]
 
         return beam_search(
