@@ -202,3 +202,16 @@ def test_colab_requirements_refuse_a_list_without_tensorflow():
     requirements = (ROOT / "requirements.txt").read_text(encoding="utf-8")
     with pytest.raises(ValueError, match="No pinned version of tensorflow"):
         colab_requirements("keras==3.13.2\n", requirements, "a list")
+
+
+def test_readme_time_table_is_the_stored_runs():
+    rows = re.findall(
+        r"^\| (\d\d) \| \[(\d+ min \d+ s)\]\((\S+)\) \| \[(\d+ min \d+ s)\]\((\S+)\) \|$",
+        README,
+        re.M,
+    )
+    assert [row[0] for row in rows] == [path.name[:2] for path in NOTEBOOKS]
+    for _, course_time, course, solutions_time, solutions in rows:
+        for took, path in ((course_time, course), (solutions_time, solutions)):
+            minutes, seconds = (int(part) for part in re.findall(r"\d+", took))
+            assert stored_full_mode_minutes(ROOT / path) == minutes + seconds / 60, path

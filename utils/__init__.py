@@ -3,6 +3,8 @@
 Each module keeps its dependencies narrow so that it can be read on its own:
 
 - ``config``: quick/full mode, seeding, the environment report and the closing summary line.
+- ``environment``: what a notebook runs on: the versions checked against the tested range, a TPU
+  runtime recognised, Colab's Drive as the data folder; the set-up cell's ``start_notebook``.
 - ``data``: the IMDB, tiny-Shakespeare, English-Spanish and spoken-digit loaders (offline copies,
   downloads, integrity checks).
 - ``text``: the IMDB text pipeline (``TextVectorization`` and ``tf.data``) shared by the
