@@ -140,3 +140,27 @@ def test_start_notebook_leaves_the_environments_mode_alone_when_not_asked(monkey
     monkeypatch.setattr(config, "gpu_names", lambda: [])
     monkeypatch.setenv("RNN_QUICK", "1")  # as CI sets it
     assert environment.start_notebook(quick=False).mode == "quick"
+
+
+def test_on_colab_start_notebook_installs_only_the_extras_and_mounts_drive(
+    tmp_path, monkeypatch, capsys
+):
+    import sys
+    import types
+
+    mounted, installed = [], []
+    drive = types.SimpleNamespace(mount=mounted.append)
+    colab = types.ModuleType("google.colab")
+    colab.drive = drive
+    monkeypatch.setitem(sys.modules, "google.colab", colab)
+    monkeypatch.setitem(sys.modules, "google.colab.drive", drive)
+    monkeypatch.setattr(environment.subprocess, "run", lambda args, check: installed.append(args))
+    monkeypatch.setattr(environment.keep_data_in_drive, "__defaults__", (tmp_path / "d",))
+    monkeypatch.setattr(config, "gpu_names", lambda: ["Tesla T4"])
+    monkeypatch.delenv("RNN_DATA_DIR", raising=False)
+    environment.start_notebook(data_in_drive=True, colab_extras=["sacrebleu==2.5.1"])
+    assert installed == [[sys.executable, "-m", "pip", "install", "-q", "sacrebleu==2.5.1"]]
+    assert mounted == ["/content/drive"]
+    printed = capsys.readouterr().out
+    assert f"Data folder: {tmp_path / 'd'}" in printed and "GPU: Tesla T4" in printed
+    assert config.NO_GPU_ADVICE not in printed
