@@ -287,3 +287,43 @@ def test_write_then_read_returns_the_waveform_to_16_bit_precision(tmp_path):
     np.testing.assert_allclose(audio.read_wav_file(path), waveform, atol=1 / 32768)
     loud = audio.read_wav_file(audio.write_wav_file(tmp_path / "loud.wav", 4 * waveform))
     assert loud.max() == pytest.approx(1 - 1 / 32768) and loud.min() == -1
+
+
+def numpy_log_mel(waveform: np.ndarray, rate: int, bands: int, lower_hz: float) -> np.ndarray:
+    """Log-mel energies written from the definitions, in NumPy: 25 ms periodic-Hann frames every
+    10 ms, |FFT|^2 on 256 points, triangular bands evenly spaced on the HTK mel scale
+    m = 1127 ln(1 + f / 700) from ``lower_hz`` to Nyquist (no weight on the DC bin), log(E + 1e-6).
+    """
+    length, step, fft = round(0.025 * rate), round(0.010 * rate), 256
+    window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(length) / length)
+    starts = range(0, len(waveform) - length + 1, step)
+    frames = np.stack([waveform[s : s + length] * window for s in starts])
+    power = np.abs(np.fft.rfft(frames, fft)) ** 2  # (frames, 129)
+
+    def mel(hz):
+        return 1127.0 * np.log1p(np.asarray(hz) / 700.0)
+
+    bin_mel = mel(np.linspace(0, rate / 2, fft // 2 + 1))
+    edges = np.linspace(mel(lower_hz), mel(rate / 2), bands + 2)
+    rising = (bin_mel[:, None] - edges[None, :-2]) / (edges[1:-1] - edges[:-2])
+    falling = (edges[None, 2:] - bin_mel[:, None]) / (edges[2:] - edges[1:-1])
+    weights = np.maximum(0.0, np.minimum(rising, falling))
+    weights[0] = 0.0  # the DC bin carries no band
+    return np.log(power @ weights + audio.LOG_OFFSET)
+
+
+def test_log_mel_is_its_definition_in_numpy():
+    rng = np.random.default_rng(3)
+    waveform = (tone(440, 0.3) + 0.1 * rng.normal(size=2_400)).astype(np.float32)
+    expected = numpy_log_mel(waveform.astype(np.float64), RATE, audio.MEL_BANDS, 20.0)
+    np.testing.assert_allclose(audio.log_mel_spectrogram(waveform).numpy(), expected, atol=2e-3)
+
+
+def test_mfcc_is_the_scaled_dct_of_the_log_mel_energies_in_numpy():
+    # c_k = 2 / sqrt(2N) * sum_n x_n cos(pi k (2n + 1) / 2N) for k = 0 .. 12: the DCT-II scaled by
+    # 1 / sqrt(2N), as tf.signal.mfccs_from_log_mel_spectrograms defines it.
+    log_mel = np.random.default_rng(4).normal(size=(6, audio.MEL_BANDS)).astype(np.float32)
+    bands = audio.MEL_BANDS
+    n, k = np.arange(bands), np.arange(13)[:, None]
+    basis = 2 * np.cos(np.pi * k * (2 * n + 1) / (2 * bands)) / np.sqrt(2 * bands)
+    np.testing.assert_allclose(audio.mfcc(log_mel).numpy(), log_mel @ basis.T, atol=1e-4)

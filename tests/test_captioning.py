@@ -261,3 +261,43 @@ def test_attention_in_named_boxes_reads_each_digit_words_map_over_its_box():
     without, _ = small_captioner(False)
     with pytest.raises(ValueError, match="no attention"):
         attention_in_named_boxes(without, vocabulary, data, [0])
+
+
+def test_one_step_with_additive_attention_is_its_formula_in_numpy():
+    # From the equations: embed the word, one GRU step, e_i = v . tanh(W_q h + W_k a_i + b_k)
+    # over the 36 grid cells, alpha = softmax(e), context = sum_i alpha_i a_i, then
+    # tanh(W_c [h; context] + b_c) and the logits; log-probabilities are compared.
+    from utils.numpy_rnn import gru_forward, softmax
+
+    captioner, vocabulary = small_captioner(True)
+    step = captioner.step
+    image = scenes(CAPTIONS[:1], seed=7).images[:1, ..., None]
+    grid, h0 = (np.asarray(x) for x in captioner.encoder(image))
+    word = vocabulary.ids("a small 3")[1]
+    log_probs, h1, alpha = (np.asarray(x) for x in step([np.array([[word]]), h0, grid]))
+
+    (embedding,) = (layer for layer in step.layers if isinstance(layer, keras.layers.Embedding))
+    (gru,) = (layer for layer in step.layers if isinstance(layer, keras.layers.GRU))
+    (W_q,) = step.get_layer("W_q").get_weights()
+    W_k, b_k = step.get_layer("W_k").get_weights()
+    (v,) = step.get_layer("attention").get_weights()
+    W_c, b_c = step.get_layer("hidden").get_weights()
+    W_o, b_o = step.get_layer("logits").get_weights()
+    x = embedding.get_weights()[0][[word]][None]  # (1, 1, embedding)
+    _, h = gru_forward(x, *gru.get_weights(), reset_after=True, h0=h0)
+    cells = grid[0]  # (36, 64)
+    weights = softmax(np.tanh(h @ W_q + cells @ W_k + b_k) @ v)
+    context = weights @ cells
+    logits = np.tanh(np.concatenate([h[0], context]) @ W_c + b_c) @ W_o + b_o
+    np.testing.assert_allclose(h1, h, atol=1e-5)
+    np.testing.assert_allclose(alpha[0], weights, atol=1e-5)
+    np.testing.assert_allclose(log_probs[0], np.log(softmax(logits)), atol=1e-4)
+
+
+def test_the_initial_state_is_tanh_of_the_flattened_grid_in_numpy():
+    captioner, _ = small_captioner(False, grid_positions=False)
+    image = scenes(CAPTIONS[:1], seed=8).images[:1, ..., None]
+    grid, h0 = (np.asarray(x) for x in captioner.encoder(image))
+    W_0, b_0 = captioner.encoder.get_layer("h0").get_weights()
+    np.testing.assert_allclose(h0[0], np.tanh(grid[0].reshape(-1) @ W_0 + b_0), atol=1e-5)
+    assert grid.shape == (1, 36, 64)

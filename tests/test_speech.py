@@ -1,11 +1,14 @@
 """Tests for utils.speech: batches, padded prediction, the models and CTC decoding."""
 
+import itertools
+
 import keras
 import numpy as np
 import pytest
 
 from utils.speech import (
     CTC_CLASSES,
+    BlankAfterTheEnd,
     build_classifier,
     build_transcriber,
     ctc_loss,
@@ -142,3 +145,27 @@ def test_transcribe_collapses_repeats_then_drops_blanks():
     for width in (1, 4):
         decoded = [digits.tolist() for digits in transcribe(identity, items, beam_width=width)]
         assert decoded == [[0, 0, 2], [4, 4], []]
+
+
+def ctc_probability_by_enumeration(probabilities: np.ndarray, label: list[int]) -> float:
+    """P(label | frames) from the definition: the sum, over every path of one class per frame
+    that collapses to ``label`` (merge repeats, then drop blanks, class 0), of its probability."""
+    total = 0.0
+    for path in itertools.product(range(probabilities.shape[1]), repeat=len(probabilities)):
+        merged = [c for i, c in enumerate(path) if i == 0 or c != path[i - 1]]
+        if [c for c in merged if c != 0] == label:
+            total += float(np.prod(probabilities[np.arange(len(path)), path]))
+    return total
+
+
+@pytest.mark.parametrize("label", [[1, 2], [2, 2], [1]])
+def test_ctc_loss_behind_the_blanks_is_minus_log_the_sum_over_alignments(label):
+    # Four real frames of three classes (blank, two digits), then two padded frames that
+    # BlankAfterTheEnd turns into certain blanks: the loss must be that of the four frames alone.
+    logits = np.random.default_rng(len(label) + label[0]).normal(size=(1, 6, 3)).astype("float32")
+    mask = np.array([[True] * 4 + [False] * 2])
+    behind = np.asarray(BlankAfterTheEnd()(logits, mask=mask))
+    padded_label = np.array([[*label, 0, 0][:3]])
+    loss = float(np.asarray(ctc_loss(padded_label, behind))[0])
+    real = np.exp(logits[0, :4]) / np.exp(logits[0, :4]).sum(axis=1, keepdims=True)
+    assert loss == pytest.approx(-np.log(ctc_probability_by_enumeration(real, label)), rel=1e-4)

@@ -1,5 +1,7 @@
 """Tests for utils.translation: tokenisation, batches, the translator's models, decoding, BLEU."""
 
+from collections import Counter
+
 import keras
 import numpy as np
 import pytest
@@ -317,3 +319,72 @@ def test_bleu_by_length_scores_each_group_of_sentences_alone():
         bleu_by_length(metric, hypotheses, references, lengths, [(10, 12)])
     with pytest.raises(ValueError, match="One length per sentence"):
         bleu_by_length(metric, hypotheses, references, lengths[:2], [(1, 6)])
+
+
+def test_one_step_with_additive_attention_is_its_formula_in_numpy(vectorizers):
+    # Written from the equations, not from the model's code: embed the token, one GRU step, the
+    # scores e_s = v . tanh(W_q h + W_k a_s + b_k), alpha = softmax(e), the context sum_s alpha_s
+    # a_s, then tanh(W_c [h; context] + b_c) and the logits; log-probabilities are compared.
+    from utils.numpy_rnn import gru_forward, softmax
+
+    translator = small_translator(vectorizers, True, score="additive")
+    step = translator.step
+    source_ids = vectorizers[0](["Tom is very, very hungry."]).to_tensor()
+    encoded, state = (np.asarray(x) for x in translator.encoder(source_ids))
+    token = vectorizers[1].get_vocabulary().index("tom")
+    log_probs, new_state, alpha = (
+        np.asarray(x) for x in step([np.array([[token]]), state, encoded])
+    )
+
+    (embedding,) = (layer for layer in step.layers if isinstance(layer, keras.layers.Embedding))
+    (gru,) = (layer for layer in step.layers if isinstance(layer, keras.layers.GRU))
+    (W_q,) = step.get_layer("W_q").get_weights()
+    W_k, b_k = step.get_layer("W_k").get_weights()
+    (v,) = step.get_layer("attention").get_weights()
+    W_c, b_c = step.get_layer("hidden").get_weights()
+    W_o, b_o = step.get_layer("logits").get_weights()
+    x = embedding.get_weights()[0][[token]][None]  # (1, 1, embedding)
+    _, h = gru_forward(x, *gru.get_weights(), reset_after=True, h0=state)
+    a = encoded[0]  # (source positions, 2 * encoder units)
+    scores = np.tanh(h @ W_q + a @ W_k + b_k) @ v
+    weights = softmax(scores)
+    context = weights @ a
+    logits = np.tanh(np.concatenate([h[0], context]) @ W_c + b_c) @ W_o + b_o
+    np.testing.assert_allclose(new_state, h, atol=1e-5)
+    np.testing.assert_allclose(alpha[0], weights, atol=1e-5)
+    np.testing.assert_allclose(log_probs[0], np.log(softmax(logits)), atol=1e-4)
+
+
+def bleu_by_hand(hypotheses: list[str], references: list[list[str]]) -> float:
+    """Corpus BLEU from Papineni et al.'s definition: n-gram counts (n = 1..4) clipped by their
+    largest count in any one reference, pooled over sentences; the geometric mean of the four
+    precisions; a brevity penalty against each sentence's closest reference length (the shorter
+    one on a tie)."""
+    matches, totals, hypothesis_length, reference_length = [0] * 4, [0] * 4, 0, 0
+    for hypothesis, refs in zip(hypotheses, references, strict=True):
+        words, ref_words = hypothesis.lower().split(), [ref.lower().split() for ref in refs]
+        hypothesis_length += len(words)
+        reference_length += min((abs(len(r) - len(words)), len(r)) for r in ref_words)[1]
+        for n in range(1, 5):
+            grams = Counter(tuple(words[i : i + n]) for i in range(len(words) - n + 1))
+            most = Counter()
+            for ref in ref_words:
+                most |= Counter(tuple(ref[i : i + n]) for i in range(len(ref) - n + 1))
+            matches[n - 1] += sum(min(count, most[gram]) for gram, count in grams.items())
+            totals[n - 1] += max(len(words) - n + 1, 0)
+    log_precision = sum(np.log(m / t) for m, t in zip(matches, totals, strict=True)) / 4
+    brevity = min(1.0, np.exp(1 - reference_length / hypothesis_length))
+    return 100 * brevity * float(np.exp(log_precision))
+
+
+def test_corpus_bleu_is_papinenis_formula_by_hand():
+    references = [
+        ["the cat sat on the mat .", "there is a cat on the mat ."],
+        ["he is at home now ."],
+        ["we ate the red apple today .", "today we ate a red apple ."],
+    ]
+    hypotheses = ["the cat is on the mat .", "he is at home .", "we ate the red apple ."]
+    expected = bleu_by_hand(hypotheses, references)
+    assert 0 < expected < 100
+    score = corpus_bleu(sacrebleu.BLEU(lowercase=True), hypotheses, references).score
+    assert score == pytest.approx(expected, abs=1e-6)
