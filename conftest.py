@@ -15,6 +15,7 @@ run ``pytest --second-runs=all notebooks/solutions/<name>`` after changing a sol
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -23,19 +24,25 @@ import pytest
 # Run `RNN_QUICK=0 pytest notebooks` to execute the notebooks in full mode instead.
 os.environ.setdefault("RNN_QUICK", "1")
 
-_FIRST_RUN: dict[Path, dict[int, str]] = {}  # notebook -> code cell number -> text it printed
+_FIRST_RUN: dict[Path, dict[str, str | None]] = {}  # notebook -> cell key -> text (None: none)
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_call(item: pytest.Item):
-    """Keep the text each nbval cell printed (nbval stores it on the item as it runs)."""
-    yield
-    outputs = getattr(item, "test_outputs", None)
-    if outputs is not None and hasattr(item, "cell_num"):
-        from tools.check_reproducible import cell_text
+    """Keep the text each nbval cell printed, keyed by the cell's id (not its number).
 
-        path = Path(str(item.parent.fspath))
-        _FIRST_RUN.setdefault(path, {})[item.cell_num] = cell_text(outputs)
+    nbval keeps a cell's outputs on its item (``test_outputs``); a cell whose item holds none is
+    recorded as ``None``, so a change in nbval makes the second run fail, never pass silently.
+    """
+    yield
+    cell = getattr(item, "cell", None)
+    if not isinstance(cell, Mapping) or cell.get("cell_type") != "code":
+        return  # not one of nbval's cells
+    from tools.check_reproducible import cell_key, cell_text
+
+    outputs = getattr(item, "test_outputs", None)
+    text = None if outputs is None else cell_text(outputs)
+    _FIRST_RUN.setdefault(Path(str(item.path)), {})[cell_key(cell)] = text
 
 
 class SecondRun(pytest.Item):
@@ -46,14 +53,10 @@ class SecondRun(pytest.Item):
         self.notebook = notebook
 
     def runtest(self) -> None:
-        from tools.check_reproducible import differences, execute, text_outputs
+        from tools.check_reproducible import execute, second_run_differences
 
-        first = _FIRST_RUN.get(self.notebook)
-        if not first:
-            pytest.skip("nbval did not run this notebook in this session")
-        second = text_outputs(execute(self.notebook, quick=None))
-        first_run = [first.get(i, "") for i in range(len(second))]
-        found = differences(first_run, second, labels=("nbval run", "second run"))
+        first = _FIRST_RUN.get(self.notebook, {})
+        found = second_run_differences(first, execute(self.notebook, quick=None))
         if found:
             report = "\n".join(f"--- code cell {number}\n{diff}" for number, diff in found)
             raise AssertionError(
@@ -90,8 +93,8 @@ def pytest_collection_modifyitems(session: pytest.Session, items: list[pytest.It
     """
     last_cell = {}  # notebook path -> (index of its last cell item, nbval's collector of it)
     for index, item in enumerate(items):
-        if hasattr(item, "cell_num"):
-            last_cell[Path(str(item.parent.fspath))] = (index, item.parent)
+        if isinstance(getattr(item, "cell", None), Mapping):  # one of nbval's cells
+            last_cell[Path(str(item.path))] = (index, item.parent)
     for path, (index, collector) in sorted(last_cell.items(), key=lambda entry: -entry[1][0]):
         if not wants_second_run(session.config, path):
             continue

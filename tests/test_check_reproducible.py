@@ -10,6 +10,7 @@ import nbformat
 import pytest
 
 from conftest import wants_second_run
+from tools import check_reproducible
 from tools.check_reproducible import MASK, differences, execute, main, mask_timings, text_outputs
 
 
@@ -181,3 +182,33 @@ def test_second_runs_follow_the_course_notebooks_unless_told_otherwise(choice, c
     assert wants_second_run(config, Path("notebooks/06_sentiment_many_to_one.ipynb")) is course
     solution = Path("notebooks/solutions/06_sentiment_many_to_one_solutions.ipynb")
     assert wants_second_run(config, solution) is solutions
+
+
+def code_notebook(*outputs: str) -> dict:
+    """A notebook of code cells with ids c0, c1, ... that printed ``outputs``."""
+    cells = [
+        {"cell_type": "code", "id": f"c{i}", "source": f"print({i})", "outputs": [stdout(text)]}
+        for i, text in enumerate(outputs)
+    ]
+    return {"cells": [{"cell_type": "markdown", "id": "m", "source": "# Title"}, *cells]}
+
+
+def stdout(text: str) -> dict:
+    return {"output_type": "stream", "name": "stdout", "text": text}
+
+
+def test_second_run_compares_cells_by_id_and_names_the_one_that_differs():
+    second = code_notebook("loss 0.25\n", "accuracy 0.91\n", "took 3.2 s\n")
+    same = {"c0": "loss 0.25\n", "c1": "accuracy 0.91\n", "c2": "took 9.9 s\n"}
+    assert check_reproducible.second_run_differences(same, second) == []
+    moved = {**same, "c1": "accuracy 0.90\n"}
+    (number, diff), *others = check_reproducible.second_run_differences(moved, second)
+    assert number == 2 and not others and "-accuracy 0.90" in diff and "+accuracy 0.91" in diff
+    failed = {"c0": "loss 0.25\n", "c1": None}  # c1 failed in the first run, c2 did not run
+    assert check_reproducible.second_run_differences(failed, second) == []
+
+
+@pytest.mark.parametrize("first_run", [{}, {"c0": None, "c1": None}])
+def test_second_run_fails_when_the_first_run_kept_nothing(first_run):
+    with pytest.raises(check_reproducible.NothingToCompareError, match="test_outputs"):
+        check_reproducible.second_run_differences(first_run, code_notebook("loss 0.25\n"))

@@ -170,6 +170,45 @@ def differences(
     return found
 
 
+class NothingToCompareError(AssertionError):
+    """A second run has no first run to compare with: it must fail, never pass or skip."""
+
+
+def cell_key(cell: Mapping[str, Any]) -> str:
+    """A code cell's identity in two runs of one notebook: its nbformat id, else its source.
+
+    Not its position, which test tools number differently (nbval from 0 or from 1).
+    """
+    return cell.get("id") or "".join(cell.get("source", ""))
+
+
+def second_run_differences(
+    first_run: Mapping[str, str | None], notebook: Mapping[str, Any]
+) -> list[tuple[int, str]]:
+    """Compare a first run's texts, by :func:`cell_key` (``None``: kept none, as for a cell that
+    failed), with the executed ``notebook``; ``(code cell number, diff)`` as :func:`differences`.
+
+    A cell the first run did not report is not compared (its failure is already reported).
+
+    Raises:
+        NothingToCompareError: the first run reported no text at all, so nothing would be
+            checked: the notebook's cells did not run in this session, or the tool that ran them
+            no longer hands over what they printed.
+    """
+    captured = {key: text for key, text in first_run.items() if text is not None}
+    if not captured:
+        raise NothingToCompareError(
+            "The first run left no outputs to compare with: run the notebook's cells in the same "
+            "session (`pytest <notebook>`, not `-k second_run` alone); if they did run, "
+            "this nbval keeps a cell's outputs elsewhere than `IPyNbCell.test_outputs`: update "
+            "conftest.py."
+        )
+    cells = [cell for cell in notebook["cells"] if cell["cell_type"] == "code"]
+    second = [cell_text(cell.get("outputs", [])) for cell in cells]
+    first = [captured.get(cell_key(c), text) for c, text in zip(cells, second, strict=True)]
+    return differences(first, second, labels=("first run", "second run"))
+
+
 @contextmanager
 def _quick_mode(quick: bool | None) -> Iterator[None]:
     """Set ``RNN_QUICK`` for kernels started inside the block (``None``: leave it as it is)."""
