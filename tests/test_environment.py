@@ -164,3 +164,11 @@ def test_on_colab_start_notebook_installs_only_the_extras_and_mounts_drive(
     printed = capsys.readouterr().out
     assert f"Data folder: {tmp_path / 'd'}" in printed and "GPU: Tesla T4" in printed
     assert config.NO_GPU_ADVICE not in printed
+
+
+def test_on_a_tpu_runtime_with_tensorflow_the_notebook_says_it_runs_on_the_cpu(monkeypatch, capsys):
+    monkeypatch.setattr(config, "gpu_names", lambda: [])
+    monkeypatch.setattr(environment, "tpu_runtime", lambda: "v6e-1")
+    environment.start_notebook()
+    printed = capsys.readouterr().out
+    assert config.NO_GPU_ADVICE in printed and "TPU runtime (v6e-1)" in printed

@@ -187,7 +187,8 @@ def start_notebook(
     Raises:
         UnsupportedEnvironmentError: a checked version is missing or older than the tested range.
     """
-    require_supported_versions(tpu=tpu_runtime())
+    tpu = tpu_runtime()
+    require_supported_versions(tpu=tpu)
     if quick:
         os.environ[QUICK_ENV_VAR] = "1"
     if on_colab():
@@ -202,4 +203,8 @@ def start_notebook(
         print("DATA_IN_DRIVE applies on Colab only; here, set RNN_DATA_DIR to a folder instead.")
     config = get_config()
     print_environment_report(config)
+    if tpu:
+        print(
+            f"This is a TPU runtime ({tpu}): the notebooks do not use TPUs, so they run on its CPU."
+        )
     return config
