@@ -1,6 +1,5 @@
 """Tests for utils.environment: the tested range, the version check, TPU detection, Drive, mode."""
 
-import re
 import tomllib
 from pathlib import Path
 
@@ -8,20 +7,11 @@ import pytest
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
+from tools.colab_requirements import COLAB_FREEZE, pinned_versions
 from utils import config, environment
 
 ROOT = Path(__file__).resolve().parent.parent
 SUPPORTED = {"python": "3.12.1", "tensorflow": "2.20.0", "keras": "3.13.2", "numpy": "2.1.3"}
-
-
-def pins(requirements: Path) -> dict[str, str]:
-    """``name==version`` lines of a requirements file, by lower-case name."""
-    found = {}
-    for line in requirements.read_text().splitlines():
-        match = re.match(r"([A-Za-z0-9_.-]+)==([^\s#;]+)", line)
-        if match:
-            found[match[1].lower().replace("_", "-")] = match[2]
-    return found
 
 
 def test_the_tested_range_is_read_from_pyproject():
@@ -33,10 +23,20 @@ def test_the_tested_range_is_read_from_pyproject():
 
 @pytest.mark.parametrize("stack", ["requirements.txt", ".ci/colab-requirements.txt"])
 def test_both_stacks_that_ci_tests_lie_inside_the_tested_range(stack):
-    pinned = pins(ROOT / stack)
+    pinned = pinned_versions((ROOT / stack).read_text())
     tested = environment.tested_versions()
     for name in environment.CHECKED[1:]:
         assert Version(pinned[name]) in tested[name], (stack, name, pinned[name])
+
+
+def test_colabs_oldest_runtime_with_tensorflow_is_inside_the_range_readme_supports():
+    oldest = COLAB_FREEZE.with_name("2026.04-gpu-pip-freeze.txt")
+    if not oldest.is_file():
+        pytest.skip(f"no copy of Colab's 2026.04 package list at {oldest}")
+    pinned = pinned_versions(oldest.read_text())
+    tested = environment.tested_versions()
+    assert all(Version(pinned[name]) in tested[name] for name in environment.CHECKED[1:])
+    assert Version("3.12.13") in tested["python"]
 
 
 def test_the_python_versions_ci_uses_lie_inside_the_tested_range():
@@ -87,7 +87,7 @@ def test_an_old_python_and_an_old_numpy_are_both_named():
     assert [error.split(" is ")[0] for error in check.errors] == ["Python 3.11.2", "NumPy 1.26.4"]
 
 
-def test_installed_versions_are_read_without_importing(monkeypatch):
+def test_installed_versions_are_the_packages_own():
     found = environment.installed_versions()
     assert set(found) == set(environment.CHECKED)
     import keras

@@ -116,7 +116,7 @@ def tpu_runtime(environ: Mapping[str, str] = os.environ, devices: str = "/dev") 
     """The TPU type when this is a TPU machine (``"v5e-1"``, or ``"TPU"`` if it does not say).
 
     Colab's current TPU runtimes are TPU VMs: they set ``COLAB_TPU_1VM=1`` and
-    ``TPU_ACCELERATOR_TYPE`` and show the chips as ``/dev/accel*`` or ``/dev/vfio`` devices;
+    ``TPU_ACCELERATOR_TYPE``, and older TPU chips show as ``/dev/accel*`` devices;
     ``COLAB_TPU_ADDR``, which older checks read, belonged to the retired TPU nodes.
     """
     if environ.get("TPU_ACCELERATOR_TYPE"):
