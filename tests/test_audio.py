@@ -150,6 +150,60 @@ def test_digit_strings_reject_bad_arguments(kwargs, message):
         audio.compose_digit_strings(*recordings(), **arguments)
 
 
+def test_digit_strings_without_reuse_use_each_recording_once_until_they_run_out():
+    waveforms, digits, speakers = recordings()
+    strings = audio.compose_digit_strings(
+        waveforms, digits, speakers, count=None, seed=5, lengths=(2, 2), reuse=False
+    )
+    used = np.concatenate(strings.sources)
+    assert sorted(used.tolist()) == [0, 1, 2, 3, 4, 5]  # every recording, once
+    # Three recordings per speaker in strings of two: each speaker gives a string of 2 and one of
+    # the last recording; every string keeps to one speaker.
+    assert sorted(len(labels) for labels in strings.labels) == [1, 1, 2, 2]
+    assert all(len(set(speakers[sources])) == 1 for sources in strings.sources)
+    fewer = audio.compose_digit_strings(
+        waveforms, digits, speakers, count=1, seed=5, lengths=(2, 2), reuse=False
+    )
+    assert len(fewer.labels) == 1
+    with pytest.raises(ValueError, match="count=None"):
+        audio.compose_digit_strings(waveforms, digits, speakers, count=None, seed=5)
+
+
+def test_digit_strings_with_reuse_keep_their_draws():
+    """reuse=True (the default) makes the same strings as before reuse=False existed: the
+    training strings of notebook 12 and its solutions stay the ones their outputs describe."""
+    waveforms, digits, speakers = recordings()
+    rng = np.random.default_rng(11)
+    expected = []
+    for _ in range(8):  # the original loop, written out
+        pool = np.flatnonzero(speakers == ["a", "b"][rng.integers(2)])
+        chosen = rng.choice(pool, size=rng.integers(2, 8))
+        rng.uniform(0.05, 0.25, size=len(chosen) - 1)  # the gaps
+        expected.append(chosen)
+    strings = audio.compose_digit_strings(waveforms, digits, speakers, count=8, seed=11)
+    assert all(np.array_equal(a, b) for a, b in zip(strings.sources, expected, strict=True))
+
+
+def test_digit_error_rate_interval_pools_resampled_strings():
+    references = [[1, 2, 3], [4, 5], [6], [7, 8, 9, 0]]
+    hypotheses = [[1, 2, 3], [4], [6], [7, 1, 9]]  # 0, 1, 0 and 2 edits
+    low, high = audio.digit_error_rate_interval(
+        references, hypotheses, 2000, np.random.default_rng(0)
+    )
+    # By hand: the same resamples, each pooled as edits over digits.
+    samples = np.random.default_rng(0).integers(0, 4, (2000, 4))
+    edits, digits = np.array([0, 1, 0, 2]), np.array([3, 2, 1, 4])
+    rates = edits[samples].sum(axis=1) / digits[samples].sum(axis=1)
+    assert (low, high) == tuple(np.percentile(rates, [2.5, 97.5]))
+    assert low < audio.digit_error_rate(references, hypotheses) == 0.3 < high
+    exact = audio.digit_error_rate_interval(
+        [[1, 2]] * 3, [[1, 3]] * 3, 50, np.random.default_rng(1)
+    )
+    assert exact == (0.5, 0.5)  # identical strings: no spread
+    with pytest.raises(ValueError, match="as many hypotheses"):
+        audio.digit_error_rate_interval([[1]], [], 10, np.random.default_rng(0))
+
+
 def test_digit_strings_need_one_label_and_speaker_per_recording():
     waveforms, digits, speakers = recordings()
     with pytest.raises(ValueError, match="one entry per recording, got 6, 5 and 6"):

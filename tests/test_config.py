@@ -63,11 +63,28 @@ def test_environment_report_names_versions_hardware_and_mode(monkeypatch):
     assert f"Keras {keras.__version__}" in line
     assert "CPU only" in line and "quick mode (RNN_QUICK=1)" in line
     monkeypatch.setattr(config, "cpu_model", lambda: "Some CPU 9000")
+    monkeypatch.setattr(config, "instruction_set", lambda: "AVX2")
     line = config.environment_report(config.RunConfig(quick=True))
-    assert f"CPU only ({os.cpu_count()} cores, Some CPU 9000)" in line
+    assert f"CPU only ({os.cpu_count()} cores, Some CPU 9000, AVX2)" in line
     monkeypatch.setattr(config, "gpu_names", lambda: ["Tesla T4"])
     line = config.environment_report(config.RunConfig(quick=False))
     assert "GPU: Tesla T4" in line and "full mode" in line
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        ("fpu sse2 avx avx2 fma avx512f avx512bw", "AVX-512"),
+        ("fpu sse2 avx avx2 fma", "AVX2"),
+        ("fpu sse2 avx", "AVX"),
+        ("fpu sse2", ""),
+    ],
+)
+def test_instruction_set_names_the_widest_vector_extension(tmp_path, flags, expected):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(f"processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: {flags}\n")
+    assert config.instruction_set(str(cpuinfo)) == expected
+    assert config.instruction_set(str(tmp_path / "missing")) == ""
 
 
 def test_cpu_model_reads_the_model_name_from_cpuinfo(tmp_path):

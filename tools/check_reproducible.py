@@ -31,13 +31,25 @@ from nbclient import NotebookClient
 
 MASK = "<time>"
 _NUMBER = r"\d+(?:[.,]\d+)*(?:\.\d+)?"
-_TIME_TOKEN = re.compile(
-    rf"{_NUMBER}\s*(?:ms|µs|us|s|sec|secs|seconds?|min|mins|minutes?|h|hours?)(?![A-Za-z])"
-)
+_TIME_UNIT = r"(?:ms|µs|us|s|sec|secs|seconds?|min|mins|minutes?|h|hours?)(?![A-Za-z])"
+_TIME_TOKEN = re.compile(rf"{_NUMBER} ?{_TIME_UNIT}")
+# A word that says a phrase measures time. Whole words only: "sometimes", "runtime" and
+# "10^108 times more probable" name no time.
 _TIMING_WORDS = re.compile(
-    r"per epoch|s/epoch|seconds|wall|faster|slower|speed|time[ds]?\b|timing", re.IGNORECASE
+    r"(?<![A-Za-z0-9])(?:s/epoch|seconds?|secs?|minutes?|ms|time|timing|wall|faster|slower|speed(?:-?up)?)"
+    r"(?![A-Za-z])",
+    re.IGNORECASE,
 )
-_ANY_NUMBER = re.compile(rf"[-+]?{_NUMBER}(?:[eE][-+]?\d+)?x?")
+# A word that names a unit of time: a line led by one reports times after its colon.
+_UNIT_WORDS = re.compile(
+    r"(?<![A-Za-z0-9])(?:s/epoch|seconds?|secs?|minutes?|ms|time per|epoch time)(?![A-Za-z])",
+    re.IGNORECASE,
+)
+_ANY_NUMBER = re.compile(rf"[-+]?{_NUMBER}(?:[eE][-+]?\d+)?")
+# A ratio has decimals (1.82x, x1.82, 1.0 times): "x2" and "2x" count layers or units.
+_RATIO = re.compile(r"(?<![A-Za-z])[x×]\d+\.\d+|\d+\.\d+(?:[x×](?![A-Za-z])| times\b)")
+_AFTER_TIME = re.compile(rf"{_TIME_TOKEN.pattern}(?:/\w+)?\s*\(([^()]*)\)")
+_BEFORE_TIME = re.compile(rf"({_NUMBER})(?: and | to |-|–){_TIME_TOKEN.pattern}")
 MACHINE = "<machine>"
 _CPU_DESCRIPTION = re.compile(r"CPU only \((?:[^()]|\([^()]*\))*\)")  # "Intel(R)" nests
 _TIMING_COLUMN = re.compile(r"second|time|_ms\b|speed", re.IGNORECASE)
@@ -67,27 +79,59 @@ def _mask_table_columns(lines: list[str]) -> list[str]:
     return masked
 
 
-def _mask_numbers_in_spans(line: str, spans: Sequence[tuple[int, int]]) -> str:
-    """``line`` with every number that overlaps one of the character ``spans`` masked."""
-    pieces, last = [], 0
+def _mask_numbers_in_spans(
+    line: str, spans: Sequence[tuple[int, int]], whole: Sequence[tuple[int, int]] = ()
+) -> str:
+    """``line`` with every number that overlaps one of the character ``spans`` masked, and
+    each of the ``whole`` spans (a number with its unit) masked as one piece."""
+    cuts = [*whole]
     for match in _ANY_NUMBER.finditer(line):
         if any(match.start() < end and start < match.end() for start, end in spans):
-            pieces += [line[last : match.start()], MASK]
-            last = match.end()
+            cuts.append(match.span())
+    pieces, last = [], 0
+    for start, end in sorted(cuts):
+        if start >= last:
+            pieces += [line[last:start], MASK]
+            last = end
     return "".join([*pieces, line[last:]])
 
 
-def mask_timings(text: str) -> str:
-    """``text`` with every number that reports time replaced by ``<time>``.
+def _mask_line(line: str) -> str:
+    """One line with the numbers that report time masked (see :func:`mask_timings`)."""
+    spans = [match.span(1) for match in _AFTER_TIME.finditer(line)]
+    lead, colon, _ = line.partition(":")
+    if colon and _UNIT_WORDS.search(lead) and not re.search(r"\d", lead):
+        spans.append((len(lead) + 1, len(line)))
+    spans += [match.span(1) for match in _BEFORE_TIME.finditer(line)]
+    start = 0
+    for segment in re.split(r"[,;]", line):
+        if _TIMING_WORDS.search(segment) or _TIME_TOKEN.search(segment):
+            spans += [(start + m.start(), start + m.end()) for m in _RATIO.finditer(segment)]
+        start += len(segment) + 1
+    return _mask_numbers_in_spans(line, spans, [m.span() for m in _TIME_TOKEN.finditer(line)])
 
-    Masked: a number with a time unit (``12.3 s``, ``51ms/step``, ``2 min 10 s``); every number on
-    a line that talks about time (``per epoch``, ``seconds``, ``faster``, ``speed``, ...), since
-    ratios of timings move with them; every number of a block that such a line introduces with a
-    colon (``seconds for one epoch:``), up to the next blank line; the column of a printed table
-    whose header names a time (``s/epoch``, ``seconds_per_epoch``), and the same column of a
-    Markdown table. The processor a line names (``CPU only (2 cores, <model>)``) is replaced by
-    ``<machine>``: it says where the run happened, not what it found. Everything else,
-    accuracies and losses included, is kept.
+
+def mask_timings(text: str) -> str:
+    """``text`` with every number that reports time replaced by ``<time>``, and nothing else.
+
+    Masked, and only these:
+
+    - a number with a time unit (``12.3 s``, ``51ms/step``, ``2 min 10 s``), and one that shares
+      it (``2.6 and 2.5 s``, ``0.17-1.00 s``);
+    - the numbers in parentheses right after one (``3.50 s/epoch (runs: 3.50 4.83)``);
+    - every number after the colon of a line whose lead names a unit of time and holds no number
+      (``seconds per epoch: 3.08 default, 3.11 deterministic``);
+    - a ratio with decimals (``1.82x``, ``x1.82``, ``1.0 times``) in a comma-separated phrase
+      that talks about time or holds one (``seconds per epoch x1.82``, ``14.2 s per epoch
+      (x2.05)``);
+    - every number of a block that a line naming a unit of time introduces with a colon
+      (``seconds for one epoch:``), up to the next blank line;
+    - the column of a printed table whose header names a time (``s/epoch``,
+      ``seconds_per_epoch``), and the same column of a Markdown table.
+
+    The processor a line names (``CPU only (2 cores, <model>)``) is replaced by ``<machine>``: it
+    says where the run happened, not what it found. Everything else is kept, on timing lines
+    too: in ``BLEU 35.3 (decoding time 108 s)`` only ``108 s`` is masked.
     """
     lines, timing_block, timing_spans = [], False, []
     for line in _mask_table_columns(
@@ -99,12 +143,11 @@ def mask_timings(text: str) -> str:
             pass
         elif timing_block:
             line = _ANY_NUMBER.sub(MASK, line)
-        elif _TIMING_WORDS.search(line):  # before masking: the mask itself reads "time"
-            timing_block = line.rstrip().endswith(":")
-            timing_spans += [match.span() for match in _TIMING_HEADER.finditer(line)]
-            line = _ANY_NUMBER.sub(MASK, _TIME_TOKEN.sub(MASK, line))
         else:
-            line = _TIME_TOKEN.sub(MASK, _mask_numbers_in_spans(line, timing_spans))
+            if _UNIT_WORDS.search(line):  # before masking: the mask itself reads "time"
+                timing_block = line.rstrip().endswith(":")
+                timing_spans += [match.span() for match in _TIMING_HEADER.finditer(line)]
+            line = _mask_line(_mask_numbers_in_spans(line, timing_spans))
         lines.append(line)
     return "\n".join(lines)
 

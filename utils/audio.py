@@ -155,11 +155,12 @@ def compose_digit_strings(
     waveforms: Sequence[np.ndarray],
     digits: np.ndarray,
     speakers: np.ndarray,
-    count: int,
+    count: int | None,
     seed: int,
     lengths: tuple[int, int] = (2, 7),
     gap_seconds: tuple[float, float] = (0.05, 0.25),
     sample_rate: int = SAMPLE_RATE,
+    reuse: bool = True,
 ) -> DigitStrings:
     """``count`` strings of ``lengths[0]``-``lengths[1]`` digits, each spoken by one speaker.
 
@@ -168,6 +169,12 @@ def compose_digit_strings(
     random length in ``gap_seconds``. Pass only one split's recordings, and the strings use
     only those. A ``numpy`` generator made from ``seed`` makes every draw, so the same
     arguments give the same strings.
+
+    ``reuse=False`` uses every recording at most once over all the strings (digits still
+    repeat, spoken in different recordings), so that errors on different strings are
+    independent and an interval over strings means what it says; it stops early when the
+    recordings run out, and ``count=None`` makes strings until they do (a speaker's last string
+    may then be shorter than ``lengths[0]``). Use it for test strings.
     """
     digits, speakers = np.asarray(digits), np.asarray(speakers)
     if not len(waveforms) == len(digits) == len(speakers):
@@ -180,15 +187,26 @@ def compose_digit_strings(
         raise ValueError(f"lengths must satisfy 1 <= shortest <= longest, got {lengths}.")
     if not 0 <= gap_seconds[0] <= gap_seconds[1]:
         raise ValueError(f"gap_seconds must satisfy 0 <= shortest <= longest, got {gap_seconds}.")
-    if count < 1 or len(waveforms) == 0:
+    if count is None and reuse:
+        raise ValueError("count=None (until the recordings run out) needs reuse=False.")
+    if (count is not None and count < 1) or len(waveforms) == 0:
         raise ValueError(f"Need count >= 1 and some recordings, got {count} and {len(waveforms)}.")
     rng = np.random.default_rng(seed)
     by_speaker = {name: np.flatnonzero(speakers == name) for name in sorted(set(speakers))}
-    names = list(by_speaker)
     strings, labels, sources = [], [], []
-    for _ in range(count):
-        pool = by_speaker[names[rng.integers(len(names))]]
-        chosen = rng.choice(pool, size=rng.integers(shortest, longest + 1))
+    while count is None or len(strings) < count:
+        names = [name for name, pool in by_speaker.items() if len(pool)]
+        if not names:
+            break  # reuse=False and every recording is used
+        name = names[rng.integers(len(names))]
+        size = rng.integers(shortest, longest + 1)
+        if reuse:
+            chosen = rng.choice(by_speaker[name], size=size)
+        else:
+            chosen = rng.choice(
+                by_speaker[name], size=min(size, len(by_speaker[name])), replace=False
+            )
+            by_speaker[name] = np.setdiff1d(by_speaker[name], chosen)
         pieces = []
         for position, recording in enumerate(chosen):
             if position:
@@ -199,6 +217,32 @@ def compose_digit_strings(
         labels.append(digits[chosen].astype(np.int64))
         sources.append(chosen)
     return DigitStrings(strings, labels, sources)
+
+
+def digit_error_rate_interval(
+    references: Sequence[Sequence[int]],
+    hypotheses: Sequence[Sequence[int]],
+    resamples: int,
+    rng: np.random.Generator,
+) -> tuple[float, float]:
+    """The 95% bootstrap interval of :func:`digit_error_rate` over strings.
+
+    Resample the strings with replacement ``resamples`` times, pool each resample's edits over
+    its digits, and take the 2.5th and 97.5th percentiles. It assumes the strings err
+    independently: build them with ``compose_digit_strings(..., reuse=False)``, since a
+    recording used in several strings makes their errors move together.
+    """
+    if len(references) != len(hypotheses) or not len(references) or resamples < 1:
+        raise ValueError(
+            f"Need as many hypotheses as references (got {len(hypotheses)} and "
+            f"{len(references)}), at least one, and resamples >= 1 (got {resamples})."
+        )
+    edits = np.array([edit_distance(r, h) for r, h in zip(references, hypotheses, strict=True)])
+    digits = np.array([len(reference) for reference in references])
+    samples = rng.integers(0, len(edits), (resamples, len(edits)))
+    rates = edits[samples].sum(axis=1) / np.maximum(digits[samples].sum(axis=1), 1)
+    low, high = np.percentile(rates, [2.5, 97.5])
+    return float(low), float(high)
 
 
 def edit_distance(reference: Sequence[int], hypothesis: Sequence[int]) -> int:

@@ -125,17 +125,41 @@ def cpu_model(cpuinfo: str = "/proc/cpuinfo") -> str:
     return platform.processor()
 
 
+def instruction_set(cpuinfo: str = "/proc/cpuinfo") -> str:
+    """The widest x86 vector instructions the processor offers (``"AVX-512"``, ``"AVX2"``,
+    ``"AVX"``), or ``""`` where the system does not say (not Linux, or not x86).
+
+    This, more than the processor's name, decides the float path: oneDNN and Eigen pick
+    AVX-512 or AVX2 kernels at run time, which sum in different orders, so a run on an AVX2
+    machine drifts from a stored AVX-512 run from the first epoch's fourth decimal on.
+    """
+    try:
+        with open(cpuinfo, encoding="utf-8") as lines:
+            for line in lines:
+                key, _, value = line.partition(":")
+                if key.strip() == "flags":
+                    flags = set(value.split())
+                    for flag, name in (("avx512f", "AVX-512"), ("avx2", "AVX2"), ("avx", "AVX")):
+                        if flag in flags:
+                            return name
+                    return ""
+    except OSError:
+        pass
+    return ""
+
+
 def environment_report(config: RunConfig | None = None) -> str:
     """One line naming TensorFlow and Keras versions, the hardware and the run mode.
 
-    Every notebook prints it near the top, so its stored outputs say what produced them.
+    Every notebook prints it near the top, so its stored outputs say what produced them; on a
+    CPU it names the instruction set, since the same numbers repeat only on the same one.
     """
     gpus = gpu_names()  # first: it imports TensorFlow quietly
     import keras
     import tensorflow as tf
 
     config = config or get_config()
-    processor = ", ".join(filter(None, [f"{os.cpu_count()} cores", cpu_model()]))
+    processor = ", ".join(filter(None, [f"{os.cpu_count()} cores", cpu_model(), instruction_set()]))
     hardware = f"GPU: {', '.join(gpus)}" if gpus else f"CPU only ({processor})"
     mode = f"{config.mode} mode" + (f" ({QUICK_ENV_VAR}=1)" if config.quick else "")
     return (
