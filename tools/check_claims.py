@@ -84,24 +84,31 @@ class UnprintedNumber:
         return f"{self.notebook} cell {self.cell}: {self.number!r} in «{self.context}»"
 
 
+def _numbers_in(text: str) -> set[str]:
+    """The numbers written in ``text``, thousands separators dropped."""
+    return {match.group().replace(",", "") for match in _PRINTED.finditer(text)}
+
+
 def printed_numbers(notebook: Mapping[str, Any]) -> frozenset[str]:
     """Every number the notebook's outputs print (stdout, tables, results), commas dropped."""
-    numbers = set()
-    for cell in notebook["cells"]:
-        if cell["cell_type"] == "code":
-            text = "".join(output_text(output) for output in cell.get("outputs", []))
-            numbers.update(match.group().replace(",", "") for match in _PRINTED.finditer(text))
-    return frozenset(numbers)
+    return frozenset().union(
+        *(
+            _numbers_in("".join(output_text(output) for output in cell.get("outputs", [])))
+            for cell in notebook["cells"]
+            if cell["cell_type"] == "code"
+        )
+    )
 
 
 def configured_numbers(notebook: Mapping[str, Any]) -> frozenset[str]:
     """Every number written in the notebook's code cells: settings, not measurements."""
-    numbers = set()
-    for cell in notebook["cells"]:
-        if cell["cell_type"] == "code":
-            source = re.sub(r"(?<=\d)_(?=\d)", "", "".join(cell["source"]))  # 8_000 is 8000
-            numbers.update(match.group().replace(",", "") for match in _PRINTED.finditer(source))
-    return frozenset(numbers)
+    return frozenset().union(
+        *(
+            _numbers_in(re.sub(r"(?<=\d)_(?=\d)", "", "".join(cell["source"])))  # 8_000 is 8000
+            for cell in notebook["cells"]
+            if cell["cell_type"] == "code"
+        )
+    )
 
 
 def prose(markdown: str) -> str:
@@ -126,18 +133,15 @@ def is_printed(number: str, percent: bool, approximate: bool, printed: Iterable[
     printed = set(printed)
     if number in printed:
         return True
-    decimals, value = _decimals(number), float(number)
+    decimals = _decimals(number)
+    target = f"{float(number):.{decimals}f}"
     for candidate in printed:
         shown = float(candidate)
-        if (
-            percent
-            and _decimals(candidate) >= decimals + 2
-            and f"{shown * 100:.{decimals}f}" == (f"{value:.{decimals}f}")
-        ):
+        as_percent = f"{shown * 100:.{decimals}f}"
+        if percent and _decimals(candidate) >= decimals + 2 and as_percent == target:
             return True
-        if approximate and f"{shown * (100 if percent and shown < 1 else 1):.{decimals}f}" == (
-            f"{value:.{decimals}f}"
-        ):
+        rounded = as_percent if percent and shown < 1 else f"{shown:.{decimals}f}"
+        if approximate and rounded == target:
             return True
     return False
 
